@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/**
+ * The worker's configuration: read once from the environment at start, validated, typed.
+ * Every entry names its variable so an error can say exactly which one is wrong.
+ */
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const ENV = {
+  DATABASE_URL: { schema: z.string().url(), doc: 'PostgreSQL/TimescaleDB connection string (required)' },
+  KAFKA_BROKERS: {
+    schema: z
+      .string()
+      .min(1)
+      .transform((s) => s.split(',').map((b) => b.trim()))
+      .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port[,host:port...]')).min(1)),
+    doc: 'comma-separated host:port list (required)',
+  },
+  KAFKA_CLIENT_ID: { schema: z.string().min(1).default('tick-ingest'), doc: 'Kafka client id' },
+  KAFKA_GROUP_ID: { schema: z.string().min(1).default('tick-ingest'), doc: 'consumer group; replicas share partitions' },
+  KAFKA_SSL: { schema: bool.default(false), doc: 'use TLS to the brokers (true/false)' },
+  KAFKA_SSL_CA_FILE: { schema: z.string().optional(), doc: 'PEM file of the CA that signed the brokers' },
+  KAFKA_SSL_REJECT_UNAUTHORIZED: { schema: bool.default(true), doc: 'verify the brokers\' certificates' },
+  KAFKA_SASL_MECHANISM: {
+    schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+    doc: 'SASL mechanism (plain, scram-sha-256, scram-sha-512); unset = no SASL',
+  },
+  KAFKA_SASL_USERNAME: { schema: z.string().optional(), doc: 'SASL user name' },
+  KAFKA_SASL_PASSWORD: { schema: z.string().optional(), doc: 'SASL password (never logged)' },
+  TOPIC_TICKS: { schema: z.string().min(1).default('market.ticks'), doc: 'trade ticks topic' },
+  TOPIC_BOOK: { schema: z.string().min(1).default('market.book'), doc: 'order book snapshots topic' },
+  TOPIC_CALLBACKS: { schema: z.string().min(1).default('profitdll.callbacks'), doc: 'raw ProfitDLL callbacks topic' },
+  TOPIC_DLQ: { schema: z.string().min(1).default('ingest.dlq'), doc: 'dead-letter topic' },
+  METRICS_PORT: { schema: int(0, 65535).default(9464), doc: 'port of /metrics, /healthz, /readyz (0 = any free port)' },
+  FLUSH_ROWS: { schema: int(1, 1_000_000).default(20_000), doc: 'flush a batch when it holds this many rows' },
+  FLUSH_BYTES: { schema: int(1024, 1 << 30).default(16 << 20), doc: 'flush a batch when its COPY text reaches this many bytes' },
+  FLUSH_INTERVAL_MS: { schema: int(1, 600_000).default(200), doc: 'flush a batch this long after its first row' },
+  MAX_PENDING_FLUSHES: { schema: int(1, 64).default(2), doc: 'batches queued for the database before fetching pauses' },
+  LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    doc: 'pino log level',
+  },
+  EXCHANGE_TIME_ZONE: {
+    schema: z
+      .string()
+      .default('America/Sao_Paulo')
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'unknown IANA time zone'),
+    doc: 'time zone of ProfitDLL local timestamps and of bar alignment',
+  },
+  FUTURE_WINDOW_MS: { schema: int(0, 86_400_000).default(300_000), doc: 'reject timestamps further than this in the future' },
+  BARS_ENABLED: { schema: bool.default(true), doc: 'maintain ohlcv_bars after each flush' },
+  SHUTDOWN_TIMEOUT_MS: { schema: int(1000, 600_000).default(15_000), doc: 'longest a graceful shutdown may take' },
+} as const;
+
+type EnvSpec = typeof ENV;
+export type Config = { [K in keyof EnvSpec]: z.output<EnvSpec[K]['schema']> };
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse and validate the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly (keyof EnvSpec)[]): Config {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(ENV)) {
+    if (only && !only.includes(name as keyof EnvSpec)) continue;
+    const raw = env[name] === '' ? undefined : env[name];
+    const parsed = (spec.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const why = raw === undefined ? 'is required' : `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(redact(name, raw))})`;
+      throw new ConfigError(name, why);
+    }
+    out[name] = parsed.data;
+  }
+  const cfg = out as Config;
+  if (cfg.KAFKA_SASL_MECHANISM && (!cfg.KAFKA_SASL_USERNAME || !cfg.KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError(cfg.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME', 'is required when KAFKA_SASL_MECHANISM is set');
+  }
+  return cfg;
+}
+
+function redact(name: string, value: string): string {
+  if (name.includes('PASSWORD')) return '***';
+  if (name === 'DATABASE_URL') return redactUrl(value);
+  return value;
+}
+
+/** Hide the password of a connection string, for logs and errors. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+/** The environment reference, for `--help`. */
+export function describeEnvironment(): string {
+  const width = Math.max(...Object.keys(ENV).map((k) => k.length));
+  return Object.entries(ENV)
+    .map(([name, spec]) => {
+      const def = (spec.schema as z.ZodType).safeParse(undefined);
+      const shown = def.success && def.data !== undefined ? ` [default: ${JSON.stringify(def.data)}]` : '';
+      return `  ${name.padEnd(width)}  ${spec.doc}${shown}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { stack } from './stack.js';
+
+const suffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+
+export interface FreshDatabase {
+  name: string;
+  url: string;
+  drop: () => Promise<void>;
+}
+
+/** A new database on the stack's server, with timescaledb created, dropped by `drop()`. */
+export async function freshDatabase(prefix = 't'): Promise<FreshDatabase> {
+  const name = `${prefix}_${suffix()}`;
+  const admin = new URL(stack().databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`create database "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(stack().databaseUrl);
+  url.pathname = `/${name}`;
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  try {
+    await db.query('create extension if not exists timescaledb');
+  } finally {
+    await db.end();
+  }
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: admin.toString() });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+export function testKafka(clientId = 'tick-ingest-test'): Kafka {
+  return new Kafka({ clientId, brokers: stack().kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
+}
+
+/** A new topic with a unique name; returns its name. */
+export async function freshTopic(prefix: string, partitions = 3): Promise<string> {
+  const topic = `${prefix}.${suffix()}`;
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+  return topic;
+}
