@@ -1,0 +1,38 @@
+import { type Server, createServer } from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface Health {
+  /** Alive: the process answers. */
+  live: () => boolean;
+  /** Ready: consuming and the database answers. */
+  ready: () => boolean;
+}
+
+/** /metrics for Prometheus, /healthz (liveness) and /readyz (readiness). */
+export function startHttpServer(port: number, registry: Registry, health: Health): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      registry
+        .metrics()
+        .then((body) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(body);
+        })
+        .catch((err: unknown) => {
+          res.writeHead(500).end(String(err));
+        });
+      return;
+    }
+    if (path === '/healthz' || path === '/readyz') {
+      const ok = path === '/healthz' ? health.live() : health.ready();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve(server));
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * A batch: the rows read since the last flush, per table, with the offsets they advance.
+ * Pure bookkeeping: the pipeline decides when to close it, the sink writes it.
+ */
+export const TABLES = ['market_ticks', 'order_book_snapshots', 'profitdll_callbacks'] as const;
+export type TableName = (typeof TABLES)[number];
+
+/** Where a row came from: enough to dead-letter its message unchanged. */
+export interface SourceRef {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestampMs: number;
+}
+
+export interface TableRows {
+  lines: string[];
+  sources: SourceRef[];
+  bytes: number;
+}
+
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read: last handled offset + 1 (what Kafka and our offsets table store). */
+  nextOffset: string;
+  /** The epoch of the claim under which these rows were read: the write is fenced on it. */
+  epoch: string;
+}
+
+/** For the bar builder: the time span a batch's ticks cover, per symbol and exchange. */
+export interface TouchedSpan {
+  symbol: string;
+  exchange: string;
+  fromUs: number;
+  toUs: number;
+}
+
+export const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export class Batch {
+  readonly tables: Record<TableName, TableRows> = {
+    market_ticks: { lines: [], sources: [], bytes: 0 },
+    order_book_snapshots: { lines: [], sources: [], bytes: 0 },
+    profitdll_callbacks: { lines: [], sources: [], bytes: 0 },
+  };
+  readonly offsets = new Map<string, PartitionOffset>();
+  readonly touched = new Map<string, TouchedSpan>();
+  /** Kafka timestamps of the messages, for the end-to-end latency histogram. */
+  readonly messageTimestamps: number[] = [];
+  rows = 0;
+  bytes = 0;
+
+  constructor(readonly openedAtMs: number) {}
+
+  addRow(table: TableName, line: string, source: SourceRef): void {
+    const t = this.tables[table];
+    t.lines.push(line);
+    t.sources.push(source);
+    t.bytes += line.length;
+    this.rows += 1;
+    this.bytes += line.length;
+  }
+
+  touch(symbol: string, exchange: string, timeUs: number): void {
+    const key = `${symbol}\u0000${exchange}`;
+    const span = this.touched.get(key);
+    if (!span) this.touched.set(key, { symbol, exchange, fromUs: timeUs, toUs: timeUs });
+    else {
+      if (timeUs < span.fromUs) span.fromUs = timeUs;
+      if (timeUs > span.toUs) span.toUs = timeUs;
+    }
+  }
+
+  /** Record that messages up to `lastOffset` were handled (stored or dead-lettered): the partition moves on. */
+  advance(topic: string, partition: number, lastOffset: string, epoch: string): void {
+    this.offsets.set(partitionKey(topic, partition), { topic, partition, nextOffset: (BigInt(lastOffset) + 1n).toString(), epoch });
+  }
+
+  /** Move everything of `other` (rows decoded from one Kafka batch) into this batch. */
+  absorb(other: Batch): void {
+    for (const t of TABLES) {
+      const into = this.tables[t];
+      const from = other.tables[t];
+      for (let i = 0; i < from.lines.length; i++) {
+        into.lines.push(from.lines[i] as string);
+        into.sources.push(from.sources[i] as SourceRef);
+      }
+      into.bytes += from.bytes;
+    }
+    for (const [k, o] of other.offsets) this.offsets.set(k, o);
+    for (const span of other.touched.values()) {
+      this.touch(span.symbol, span.exchange, span.fromUs);
+      this.touch(span.symbol, span.exchange, span.toUs);
+    }
+    for (const ts of other.messageTimestamps) this.messageTimestamps.push(ts);
+    this.rows += other.rows;
+    this.bytes += other.bytes;
+  }
+
+  get isEmpty(): boolean {
+    return this.offsets.size === 0;
+  }
+
+  /** Drop the rows and offsets of partitions this replica no longer owns. Returns rows dropped. */
+  dropPartitions(keys: ReadonlySet<string>): number {
+    let dropped = 0;
+    for (const t of TABLES) {
+      const rows = this.tables[t];
+      const keep: number[] = [];
+      rows.sources.forEach((s, i) => {
+        if (!keys.has(partitionKey(s.topic, s.partition))) keep.push(i);
+      });
+      if (keep.length === rows.lines.length) continue;
+      dropped += rows.lines.length - keep.length;
+      rows.lines = keep.map((i) => rows.lines[i] as string);
+      rows.sources = keep.map((i) => rows.sources[i] as SourceRef);
+      rows.bytes = rows.lines.reduce((n, l) => n + l.length, 0);
+    }
+    for (const k of keys) this.offsets.delete(k);
+    this.rows -= dropped;
+    this.bytes = TABLES.reduce((n, t) => n + this.tables[t].bytes, 0);
+    return dropped;
+  }
+}
+
+export interface BatchLimits {
+  maxRows: number;
+  maxBytes: number;
+  maxAgeMs: number;
+}
+
+/** Holds the open batch and says when it is due: on rows, bytes, or age since its first message. */
+export class BatchBuffer {
+  private current: Batch | undefined;
+
+  constructor(
+    private readonly limits: BatchLimits,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The open batch, opened on first use so its age counts from its first message. */
+  open(): Batch {
+    this.current ??= new Batch(this.now());
+    return this.current;
+  }
+
+  get rows(): number {
+    return this.current?.rows ?? 0;
+  }
+
+  isDue(): boolean {
+    const b = this.current;
+    if (!b || b.isEmpty) return false;
+    return b.rows >= this.limits.maxRows || b.bytes >= this.limits.maxBytes || this.now() - b.openedAtMs >= this.limits.maxAgeMs;
+  }
+
+  /** Milliseconds until the open batch is due by age (undefined when nothing is open). */
+  msUntilDue(): number | undefined {
+    if (!this.current || this.current.isEmpty) return undefined;
+    return Math.max(0, this.current.openedAtMs + this.limits.maxAgeMs - this.now());
+  }
+
+  /** Hand back the open batch (if it holds anything) and start afresh. */
+  take(): Batch | undefined {
+    const b = this.current;
+    this.current = undefined;
+    return b && !b.isEmpty ? b : undefined;
+  }
+}
