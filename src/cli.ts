@@ -10,4 +10,18 @@ const program = new Command()
   .version(pkg.version)
   .addHelpText('after', `\nEnvironment (read once at start):\n${describeEnvironment()}\n`);
 
+program
+  .command('migrate')
+  .description(
+    'apply sql/data_capture/*.sql to DATABASE_URL: checksummed, advisory-locked, no-op when up to date',
+  )
+  .action(async () => (await import('./schema/commands.js')).migrateCommand());
+
+program
+  .command('retention')
+  .description(
+    'drop data_capture chunks older than their retention windows (the Apache edition has no policies)',
+  )
+  .action(async () => (await import('./schema/commands.js')).retentionCommand());
+
 await program.parseAsync(process.argv);

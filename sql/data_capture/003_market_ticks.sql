@@ -9,12 +9,14 @@ create table if not exists data_capture.market_ticks (
   tick_time timestamptz not null,
   received_time timestamptz not null default now(),
   source text not null default 'ProfitDLL' check (char_length(source) <= 50),
-  -- A hypertable key must contain the partitioning column.
+  -- A hypertable key must contain the partitioning column. It leads with tick_time, so the
+  -- default (tick_time desc) index would only duplicate it: create_default_indexes => false.
   primary key (tick_time, symbol, id)
 );
 
 select create_hypertable(
-  'data_capture.market_ticks', by_range('tick_time', interval '5 minutes'), if_not_exists => true
+  'data_capture.market_ticks', by_range('tick_time', interval '5 minutes'),
+  create_default_indexes => false, if_not_exists => true
 );
 
 create index if not exists market_ticks_symbol_time_idx

@@ -16,7 +16,8 @@ create table if not exists data_capture.order_book_snapshots (
 );
 
 select create_hypertable(
-  'data_capture.order_book_snapshots', by_range('snapshot_time', interval '15 minutes'), if_not_exists => true
+  'data_capture.order_book_snapshots', by_range('snapshot_time', interval '15 minutes'),
+  create_default_indexes => false, if_not_exists => true
 );
 
 create index if not exists order_book_snapshots_symbol_time_idx

@@ -12,7 +12,8 @@ create table if not exists data_capture.profitdll_callbacks (
 );
 
 select create_hypertable(
-  'data_capture.profitdll_callbacks', by_range('callback_time', interval '1 hour'), if_not_exists => true
+  'data_capture.profitdll_callbacks', by_range('callback_time', interval '1 hour'),
+  create_default_indexes => false, if_not_exists => true
 );
 
 create index if not exists profitdll_callbacks_type_time_idx

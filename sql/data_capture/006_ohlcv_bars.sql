@@ -18,7 +18,8 @@ create table if not exists data_capture.ohlcv_bars (
 );
 
 select create_hypertable(
-  'data_capture.ohlcv_bars', by_range('bar_time', interval '1 day'), if_not_exists => true
+  'data_capture.ohlcv_bars', by_range('bar_time', interval '1 day'),
+  create_default_indexes => false, if_not_exists => true
 );
 
 create index if not exists ohlcv_bars_symbol_timeframe_time_idx
