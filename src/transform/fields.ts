@@ -1,0 +1,125 @@
+import { isDecimalFailure, parseDecimal } from './decimal.js';
+import { JsonNumber, type JsonValue } from './lossless-json.js';
+import { describe, type JsonObject } from './message.js';
+import { reject } from './rejection.js';
+import { parseTimestamp } from './timestamp.js';
+import type { Aggressor, DecodeContext } from './types.js';
+
+/**
+ * Readers of one field each: return the normalised value or reject naming the field and why.
+ * A field that is null counts as absent.
+ */
+
+const present = (v: JsonValue | undefined): v is JsonValue => v !== undefined && v !== null;
+
+/** Length in characters (code points), as PostgreSQL's char_length counts. */
+function charLength(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+export function readString(o: JsonObject, field: string, maxChars: number, fallback?: string): string {
+  const v = o[field];
+  if (!present(v)) {
+    if (fallback !== undefined) return fallback;
+    return reject('missing_field', field, `${field} is missing`);
+  }
+  if (typeof v !== 'string')
+    return reject('invalid_field', field, `${field} must be a string, got ${describe(v)}`);
+  // UTF-16 length bounds the code point count from above, so counting is only needed near the limit.
+  if (v.length === 0 || (v.length > maxChars && charLength(v) > maxChars)) {
+    return reject('invalid_field', field, `${field} must be 1..${maxChars} characters, got ${charLength(v)}`);
+  }
+  return v;
+}
+
+/** A decimal > 0 fitting numeric(18,8), from a JSON number or a decimal string, as canonical text. */
+export function readPositiveDecimal(o: JsonObject, field: string, path = field): string {
+  const v = o[field];
+  if (!present(v)) return reject('missing_field', path, `${path} is missing`);
+  let text: string;
+  if (typeof v === 'string') text = v;
+  else if (typeof v === 'number')
+    text = String(v); // ≤15 significant digits here: the shortest round trip is exact
+  else if (v instanceof JsonNumber) text = v.text;
+  else return reject('invalid_field', path, `${path} must be a decimal number or string, got ${describe(v)}`);
+  const d = parseDecimal(text);
+  if (isDecimalFailure(d)) return reject('invalid_field', path, `${path} ${d.reason}: ${clip(text)}`);
+  if (d === '0') return reject('invalid_field', path, `${path} must be greater than zero: ${clip(text)}`);
+  return d;
+}
+
+/** µs since the epoch; `fallbackUs` stands in when the field is absent. */
+export function readTime(o: JsonObject, field: string, ctx: DecodeContext, fallbackUs?: number): number {
+  const v = o[field];
+  if (!present(v)) {
+    if (fallbackUs !== undefined) return fallbackUs;
+    return reject('missing_field', field, `${field} is missing`);
+  }
+  if (typeof v !== 'string')
+    return reject('invalid_field', field, `${field} must be a timestamp string, got ${describe(v)}`);
+  const us = parseTimestamp(v, ctx.timeZone);
+  if (typeof us !== 'number') return reject('invalid_field', field, `${field} ${us.reason}: ${clip(v)}`);
+  if (us > ctx.nowUs + ctx.futureWindowUs) {
+    const ahead = Math.round((us - ctx.nowUs) / 1e6);
+    return reject(
+      'invalid_field',
+      field,
+      `${field} is ${ahead} s in the future (beyond the allowed window): ${clip(v)}`,
+    );
+  }
+  return us;
+}
+
+/** BUY / SELL / NEUTRAL, any letter case accepted and normalised to upper case. */
+export function readAggressor(o: JsonObject): Aggressor {
+  const v = o.aggressor;
+  if (!present(v)) return reject('missing_field', 'aggressor', 'aggressor is missing');
+  if (typeof v === 'string') {
+    const a = v.length <= 7 ? v.toUpperCase() : v;
+    if (a === 'BUY' || a === 'SELL' || a === 'NEUTRAL') return a;
+  }
+  return reject(
+    'invalid_field',
+    'aggressor',
+    `aggressor must be BUY, SELL or NEUTRAL, got ${clip(String(v))}`,
+  );
+}
+
+/** Optional trade number: a non-negative integer (any size) or a string of 1..64 characters. */
+export function readTradeId(o: JsonObject): string | undefined {
+  const v = o.tradeId;
+  if (!present(v)) return undefined;
+  if (typeof v === 'string') return readString(o, 'tradeId', 64);
+  const text =
+    typeof v === 'number'
+      ? Number.isSafeInteger(v)
+        ? String(v)
+        : ''
+      : v instanceof JsonNumber
+        ? v.text
+        : '';
+  if (!isUnsignedInteger(text)) {
+    return reject(
+      'invalid_field',
+      'tradeId',
+      `tradeId must be a non-negative integer or a string, got ${describe(v)}`,
+    );
+  }
+  return text;
+}
+
+function isUnsignedInteger(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Echoed input in messages stays short. */
+export function clip(s: string): string {
+  return s.length <= 40 ? JSON.stringify(s) : `${JSON.stringify(s.slice(0, 40))}…`;
+}
