@@ -1,12 +1,9 @@
 import { formatUtcMicros } from './civil.js';
-import { fromScaled, integerDigits, toScaled } from './decimal.js';
+import { fromScaled, toScaled } from './decimal.js';
 import { readPositiveDecimal, readString, readTime } from './fields.js';
 import { describe, isPlainObject, type JsonObject } from './message.js';
 import { reject } from './rejection.js';
 import type { BookLevel, BookRow, DecodeContext } from './types.js';
-
-/** total_bid_volume / total_ask_volume are numeric(18,2): at most 16 integer digits. */
-const MAX_TOTAL_INTEGER_DIGITS = 16;
 
 interface Side {
   levels: BookLevel[];
@@ -59,19 +56,11 @@ function readSide(o: JsonObject, field: 'bids' | 'asks'): Side {
   return { levels, best, total };
 }
 
-function totalText(total: bigint, field: 'bids' | 'asks'): string {
-  const text = fromScaled(total);
-  if (integerDigits(text) > MAX_TOTAL_INTEGER_DIGITS) {
-    return reject('invalid_book', field, `total volume of ${field} ${text} does not fit numeric(18,2)`);
-  }
-  return text;
-}
-
 /**
  * One L2 snapshot from a market.book object or a PRICE_DEPTH payload (`snapshotTime` may then fall back).
  * Best prices, spread and totals are computed here exactly; producer-sent aggregates are ignored.
  * A crossed book (best bid above best ask) is invalid; a locked one (equal) is kept with spread 0,
- * as B3 auctions show it.
+ * as B3 auctions show it. Totals cannot overflow numeric(18,2): that would take a million levels.
  */
 export function bookFromObject(o: JsonObject, ctx: DecodeContext, fallbackTimeUs?: number): BookRow {
   const symbol = readString(o, 'symbol', 50);
@@ -86,8 +75,9 @@ export function bookFromObject(o: JsonObject, ctx: DecodeContext, fallbackTimeUs
       `crossed book: best bid ${fromScaled(bids.best)} > best ask ${fromScaled(asks.best)}`,
     );
   }
-  const bestBid = bids.levels[0]?.price ?? fromScaled(bids.best);
-  const bestAsk = asks.levels[0]?.price ?? fromScaled(asks.best);
+  // Sides are never empty here.
+  const bestBid = (bids.levels[0] as BookLevel).price;
+  const bestAsk = (asks.levels[0] as BookLevel).price;
   return {
     symbol,
     exchange,
@@ -96,8 +86,8 @@ export function bookFromObject(o: JsonObject, ctx: DecodeContext, fallbackTimeUs
     bestBid,
     bestAsk,
     spread: fromScaled(asks.best - bids.best),
-    totalBidVolume: totalText(bids.total, 'bids'),
-    totalAskVolume: totalText(asks.total, 'asks'),
+    totalBidVolume: fromScaled(bids.total),
+    totalAskVolume: fromScaled(asks.total),
     snapshotTime: formatUtcMicros(snapshotTimeUs),
     snapshotTimeUs,
   };

@@ -113,10 +113,3 @@ export function fromScaled(scaled: bigint): string {
   while (end > int.length && digits.charCodeAt(end - 1) === ZERO) end--;
   return end === int.length ? int : `${int}.${digits.slice(int.length, end)}`;
 }
-
-/** Number of integer digits of a canonical decimal (for range checks on derived values). */
-export function integerDigits(canonical: string): number {
-  const dot = canonical.indexOf('.');
-  const int = dot < 0 ? canonical : canonical.slice(0, dot);
-  return int === '0' ? 0 : int.length;
-}
