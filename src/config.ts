@@ -18,25 +18,50 @@ export const ENV = {
     doc: 'comma-separated host:port list (required)',
   },
   KAFKA_CLIENT_ID: { schema: z.string().min(1).default('tick-ingest'), doc: 'Kafka client id' },
-  KAFKA_GROUP_ID: { schema: z.string().min(1).default('tick-ingest'), doc: 'consumer group; replicas share partitions' },
+  KAFKA_GROUP_ID: {
+    schema: z.string().min(1).default('tick-ingest'),
+    doc: 'consumer group; replicas share partitions',
+  },
   KAFKA_SSL: { schema: bool.default(false), doc: 'use TLS to the brokers (true/false)' },
   KAFKA_SSL_CA_FILE: { schema: z.string().optional(), doc: 'PEM file of the CA that signed the brokers' },
-  KAFKA_SSL_REJECT_UNAUTHORIZED: { schema: bool.default(true), doc: 'verify the brokers\' certificates' },
+  KAFKA_SSL_REJECT_UNAUTHORIZED: { schema: bool.default(true), doc: "verify the brokers' certificates" },
   KAFKA_SASL_MECHANISM: {
     schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
     doc: 'SASL mechanism (plain, scram-sha-256, scram-sha-512); unset = no SASL',
   },
   KAFKA_SASL_USERNAME: { schema: z.string().optional(), doc: 'SASL user name' },
   KAFKA_SASL_PASSWORD: { schema: z.string().optional(), doc: 'SASL password (never logged)' },
+  KAFKA_SESSION_TIMEOUT_MS: {
+    schema: int(6_000, 300_000).default(30_000),
+    doc: 'consumer group session timeout: how long a dead replica keeps its partitions',
+  },
   TOPIC_TICKS: { schema: z.string().min(1).default('market.ticks'), doc: 'trade ticks topic' },
   TOPIC_BOOK: { schema: z.string().min(1).default('market.book'), doc: 'order book snapshots topic' },
-  TOPIC_CALLBACKS: { schema: z.string().min(1).default('profitdll.callbacks'), doc: 'raw ProfitDLL callbacks topic' },
+  TOPIC_CALLBACKS: {
+    schema: z.string().min(1).default('profitdll.callbacks'),
+    doc: 'raw ProfitDLL callbacks topic',
+  },
   TOPIC_DLQ: { schema: z.string().min(1).default('ingest.dlq'), doc: 'dead-letter topic' },
-  METRICS_PORT: { schema: int(0, 65535).default(9464), doc: 'port of /metrics, /healthz, /readyz (0 = any free port)' },
-  FLUSH_ROWS: { schema: int(1, 1_000_000).default(20_000), doc: 'flush a batch when it holds this many rows' },
-  FLUSH_BYTES: { schema: int(1024, 1 << 30).default(16 << 20), doc: 'flush a batch when its COPY text reaches this many bytes' },
-  FLUSH_INTERVAL_MS: { schema: int(1, 600_000).default(200), doc: 'flush a batch this long after its first row' },
-  MAX_PENDING_FLUSHES: { schema: int(1, 64).default(2), doc: 'batches queued for the database before fetching pauses' },
+  METRICS_PORT: {
+    schema: int(0, 65535).default(9464),
+    doc: 'port of /metrics, /healthz, /readyz (0 = any free port)',
+  },
+  FLUSH_ROWS: {
+    schema: int(1, 1_000_000).default(20_000),
+    doc: 'flush a batch when it holds this many rows',
+  },
+  FLUSH_BYTES: {
+    schema: int(1024, 1 << 30).default(16 << 20),
+    doc: 'flush a batch when its COPY text reaches this many bytes',
+  },
+  FLUSH_INTERVAL_MS: {
+    schema: int(1, 600_000).default(200),
+    doc: 'flush a batch this long after its first row',
+  },
+  MAX_PENDING_FLUSHES: {
+    schema: int(1, 64).default(2),
+    doc: 'batches queued for the database before fetching pauses',
+  },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     doc: 'pino log level',
@@ -55,16 +80,25 @@ export const ENV = {
       }, 'unknown IANA time zone'),
     doc: 'time zone of ProfitDLL local timestamps and of bar alignment',
   },
-  FUTURE_WINDOW_MS: { schema: int(0, 86_400_000).default(300_000), doc: 'reject timestamps further than this in the future' },
+  FUTURE_WINDOW_MS: {
+    schema: int(0, 86_400_000).default(300_000),
+    doc: 'reject timestamps further than this in the future',
+  },
   BARS_ENABLED: { schema: bool.default(true), doc: 'maintain ohlcv_bars after each flush' },
-  SHUTDOWN_TIMEOUT_MS: { schema: int(1000, 600_000).default(15_000), doc: 'longest a graceful shutdown may take' },
+  SHUTDOWN_TIMEOUT_MS: {
+    schema: int(1000, 600_000).default(15_000),
+    doc: 'longest a graceful shutdown may take',
+  },
 } as const;
 
 type EnvSpec = typeof ENV;
 export type Config = { [K in keyof EnvSpec]: z.output<EnvSpec[K]['schema']> };
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
     this.name = 'ConfigError';
   }
@@ -79,14 +113,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly
     const parsed = (spec.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const why = raw === undefined ? 'is required' : `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(redact(name, raw))})`;
+      const why =
+        raw === undefined
+          ? 'is required'
+          : `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(redact(name, raw))})`;
       throw new ConfigError(name, why);
     }
     out[name] = parsed.data;
   }
   const cfg = out as Config;
   if (cfg.KAFKA_SASL_MECHANISM && (!cfg.KAFKA_SASL_USERNAME || !cfg.KAFKA_SASL_PASSWORD)) {
-    throw new ConfigError(cfg.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME', 'is required when KAFKA_SASL_MECHANISM is set');
+    throw new ConfigError(
+      cfg.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME',
+      'is required when KAFKA_SASL_MECHANISM is set',
+    );
   }
   return cfg;
 }

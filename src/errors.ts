@@ -6,7 +6,10 @@
 export type ErrorKind = 'retriable' | 'data' | 'fenced';
 
 export class FencedError extends Error {
-  constructor(readonly topic: string, readonly partition: number) {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {
     super(`partition ${topic}[${partition}] is owned by another replica now (epoch moved on)`);
     this.name = 'FencedError';
   }
@@ -17,7 +20,8 @@ export function classifyError(err: unknown): ErrorKind {
   // SQLSTATE class 22 (data exception) and 23 (integrity constraint violation) are the rows' fault.
   // Everything else (connection loss, class 08, 40001, 57P01, pool timeouts, broker outages) is retried.
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && (code.startsWith('22') || code.startsWith('23')) && code.length === 5) return 'data';
+  if (typeof code === 'string' && (code.startsWith('22') || code.startsWith('23')) && code.length === 5)
+    return 'data';
   return 'retriable';
 }
 /** Exponential backoff with jitter, capped. */

@@ -6,7 +6,15 @@ export function createLogger(level: string) {
     level,
     base: { service: 'tick-ingest' },
     redact: {
-      paths: ['databaseUrl', '*.databaseUrl', 'password', '*.password', 'sasl.password', 'connectionString', '*.connectionString'],
+      paths: [
+        'databaseUrl',
+        '*.databaseUrl',
+        'password',
+        '*.password',
+        'sasl.password',
+        'connectionString',
+        '*.connectionString',
+      ],
       censor: '***',
     },
   });

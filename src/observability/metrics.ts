@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Every metric of the worker, recorded where its I/O happens. */
 export function createMetrics() {
@@ -6,25 +6,116 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: 'tick_ingest_' });
   const m = {
     registry,
-    rowsWritten: new Counter({ name: 'tick_ingest_rows_written_total', help: 'Rows committed, by table', labelNames: ['table'], registers: [registry] }),
-    bytesWritten: new Counter({ name: 'tick_ingest_copy_bytes_total', help: 'COPY text bytes committed, by table', labelNames: ['table'], registers: [registry] }),
-    messagesConsumed: new Counter({ name: 'tick_ingest_messages_consumed_total', help: 'Kafka messages read, by topic', labelNames: ['topic'], registers: [registry] }),
-    invalidMessages: new Counter({ name: 'tick_ingest_invalid_messages_total', help: 'Messages that failed decoding or validation, by topic and reason', labelNames: ['topic', 'reason'], registers: [registry] }),
-    deadLettered: new Counter({ name: 'tick_ingest_dead_lettered_total', help: 'Messages written to the dead-letter topic, by source topic and reason', labelNames: ['topic', 'reason'], registers: [registry] }),
-    callbacksByStatus: new Counter({ name: 'tick_ingest_callbacks_total', help: 'ProfitDLL callbacks stored, by status', labelNames: ['status'], registers: [registry] }),
-    flushDuration: new Histogram({ name: 'tick_ingest_flush_duration_seconds', help: 'Time of one flush transaction (COPY of all tables + offsets + commit)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
-    copyDuration: new Histogram({ name: 'tick_ingest_copy_duration_seconds', help: 'Time of one COPY, by table', labelNames: ['table'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
-    batchRows: new Histogram({ name: 'tick_ingest_batch_rows', help: 'Rows in one flushed batch', buckets: [1, 10, 100, 1000, 5000, 10000, 20000, 50000, 100000], registers: [registry] }),
-    flushErrors: new Counter({ name: 'tick_ingest_flush_errors_total', help: 'Failed flush attempts, by kind (retriable, data, fenced)', labelNames: ['kind'], registers: [registry] }),
-    bufferRows: new Gauge({ name: 'tick_ingest_buffer_rows', help: 'Rows buffered or queued for the database, not yet committed', registers: [registry] }),
-    pendingFlushes: new Gauge({ name: 'tick_ingest_pending_flushes', help: 'Closed batches waiting for or in a flush', registers: [registry] }),
-    consumerLag: new Gauge({ name: 'tick_ingest_consumer_lag', help: 'High watermark minus next offset to read, by topic and partition', labelNames: ['topic', 'partition'], registers: [registry] }),
-    e2eLatency: new Histogram({ name: 'tick_ingest_e2e_latency_seconds', help: 'Kafka message timestamp to database commit', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers: [registry] }),
-    fetchPaused: new Gauge({ name: 'tick_ingest_fetch_paused', help: '1 while fetching waits for the database (backpressure)', registers: [registry] }),
-    barsUpserted: new Counter({ name: 'tick_ingest_bars_upserted_total', help: 'OHLCV bars inserted or updated, by timeframe', labelNames: ['timeframe'], registers: [registry] }),
-    barRecomputeDuration: new Histogram({ name: 'tick_ingest_bar_recompute_duration_seconds', help: 'Time to recompute the bars a flush touched', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
-    barLag: new Gauge({ name: 'tick_ingest_bar_lag_seconds', help: 'Newest committed tick time minus newest tick time reflected in bars', registers: [registry] }),
-    partitionsOwned: new Gauge({ name: 'tick_ingest_partitions_owned', help: 'Partitions this replica holds a claim on', registers: [registry] }),
+    rowsWritten: new Counter({
+      name: 'tick_ingest_rows_written_total',
+      help: 'Rows committed, by table',
+      labelNames: ['table'],
+      registers: [registry],
+    }),
+    bytesWritten: new Counter({
+      name: 'tick_ingest_copy_bytes_total',
+      help: 'COPY text bytes committed, by table',
+      labelNames: ['table'],
+      registers: [registry],
+    }),
+    messagesConsumed: new Counter({
+      name: 'tick_ingest_messages_consumed_total',
+      help: 'Kafka messages read, by topic',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
+    invalidMessages: new Counter({
+      name: 'tick_ingest_invalid_messages_total',
+      help: 'Messages that failed decoding or validation, by topic and reason',
+      labelNames: ['topic', 'reason'],
+      registers: [registry],
+    }),
+    deadLettered: new Counter({
+      name: 'tick_ingest_dead_lettered_total',
+      help: 'Messages written to the dead-letter topic, by source topic and reason',
+      labelNames: ['topic', 'reason'],
+      registers: [registry],
+    }),
+    callbacksByStatus: new Counter({
+      name: 'tick_ingest_callbacks_total',
+      help: 'ProfitDLL callbacks stored, by status',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+    flushDuration: new Histogram({
+      name: 'tick_ingest_flush_duration_seconds',
+      help: 'Time of one flush transaction (COPY of all tables + offsets + commit)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    copyDuration: new Histogram({
+      name: 'tick_ingest_copy_duration_seconds',
+      help: 'Time of one COPY, by table',
+      labelNames: ['table'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    batchRows: new Histogram({
+      name: 'tick_ingest_batch_rows',
+      help: 'Rows in one flushed batch',
+      buckets: [1, 10, 100, 1000, 5000, 10000, 20000, 50000, 100000],
+      registers: [registry],
+    }),
+    flushErrors: new Counter({
+      name: 'tick_ingest_flush_errors_total',
+      help: 'Failed flush attempts, by kind (retriable, data, fenced)',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    bufferRows: new Gauge({
+      name: 'tick_ingest_buffer_rows',
+      help: 'Rows buffered or queued for the database, not yet committed',
+      registers: [registry],
+    }),
+    pendingFlushes: new Gauge({
+      name: 'tick_ingest_pending_flushes',
+      help: 'Closed batches waiting for or in a flush',
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'tick_ingest_consumer_lag',
+      help: 'High watermark minus next offset to read, by topic and partition',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+    }),
+    e2eLatency: new Histogram({
+      name: 'tick_ingest_e2e_latency_seconds',
+      help: 'Kafka message timestamp to database commit',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    fetchPaused: new Gauge({
+      name: 'tick_ingest_fetch_paused',
+      help: '1 while fetching waits for the database (backpressure)',
+      registers: [registry],
+    }),
+    barsUpserted: new Counter({
+      name: 'tick_ingest_bars_upserted_total',
+      help: 'OHLCV bars inserted or updated, by timeframe',
+      labelNames: ['timeframe'],
+      registers: [registry],
+    }),
+    barRecomputeDuration: new Histogram({
+      name: 'tick_ingest_bar_recompute_duration_seconds',
+      help: 'Time to recompute the bars a flush touched',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    barLag: new Gauge({
+      name: 'tick_ingest_bar_lag_seconds',
+      help: 'Newest committed tick time minus newest tick time reflected in bars',
+      registers: [registry],
+    }),
+    partitionsOwned: new Gauge({
+      name: 'tick_ingest_partitions_owned',
+      help: 'Partitions this replica holds a claim on',
+      registers: [registry],
+    }),
   };
   return m;
 }

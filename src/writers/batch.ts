@@ -76,7 +76,12 @@ export class Batch {
 
   /** Record that messages up to `lastOffset` were handled (stored or dead-lettered): the partition moves on. */
   advance(topic: string, partition: number, lastOffset: string, epoch: string): void {
-    this.offsets.set(partitionKey(topic, partition), { topic, partition, nextOffset: (BigInt(lastOffset) + 1n).toString(), epoch });
+    this.offsets.set(partitionKey(topic, partition), {
+      topic,
+      partition,
+      nextOffset: (BigInt(lastOffset) + 1n).toString(),
+      epoch,
+    });
   }
 
   /** Move everything of `other` (rows decoded from one Kafka batch) into this batch. */
@@ -154,7 +159,11 @@ export class BatchBuffer {
   isDue(): boolean {
     const b = this.current;
     if (!b || b.isEmpty) return false;
-    return b.rows >= this.limits.maxRows || b.bytes >= this.limits.maxBytes || this.now() - b.openedAtMs >= this.limits.maxAgeMs;
+    return (
+      b.rows >= this.limits.maxRows ||
+      b.bytes >= this.limits.maxBytes ||
+      this.now() - b.openedAtMs >= this.limits.maxAgeMs
+    );
   }
 
   /** Milliseconds until the open batch is due by age (undefined when nothing is open). */

@@ -52,7 +52,8 @@ function fromNativeStack(): StackEndpoints {
   // stack-up.sh prints its own diagnostics; a failure here must fail the run, never skip it.
   execFileSync('bash', [resolve(root, 'scripts/stack-up.sh')], { stdio: 'inherit', timeout: 45 * 60_000 });
   const env = parseEnvFile(resolve(root, '.stack/env'));
-  if (!env.DATABASE_URL || !env.KAFKA_BROKERS) throw new Error('.stack/env lacks DATABASE_URL or KAFKA_BROKERS');
+  if (!env.DATABASE_URL || !env.KAFKA_BROKERS)
+    throw new Error('.stack/env lacks DATABASE_URL or KAFKA_BROKERS');
   return { databaseUrl: env.DATABASE_URL, kafkaBrokers: env.KAFKA_BROKERS, source: 'native' };
 }
 

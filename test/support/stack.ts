@@ -15,6 +15,7 @@ declare module 'vitest' {
 /** The real Kafka and TimescaleDB the global setup started or found; throws if there is none. */
 export function stack(): StackEndpoints {
   const s = inject('stack');
-  if (!s?.databaseUrl || !s.kafkaBrokers) throw new Error('no stack endpoints were provided by the global setup');
+  if (!s?.databaseUrl || !s.kafkaBrokers)
+    throw new Error('no stack endpoints were provided by the global setup');
   return s;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Batch, BatchBuffer, type SourceRef, partitionKey } from '../../src/writers/batch.js';
+import { Batch, BatchBuffer, partitionKey, type SourceRef } from '../../src/writers/batch.js';
 
 const src = (topic: string, partition: number, offset: number): SourceRef => ({
   topic,
@@ -26,7 +26,8 @@ describe('BatchBuffer closes a batch on rows, bytes or age', () => {
     const clock = fakeClock(1_000);
     const buffer = new BatchBuffer({ maxRows: 5, maxBytes: 1_000, maxAgeMs: 100 }, clock.now);
     const staged = new Batch(0);
-    for (let i = 0; i < rows; i++) staged.addRow('market_ticks', `${'x'.repeat(lineLen - 1)}\n`, src('t', 0, i));
+    for (let i = 0; i < rows; i++)
+      staged.addRow('market_ticks', `${'x'.repeat(lineLen - 1)}\n`, src('t', 0, i));
     staged.advance('t', 0, String(rows - 1), '1');
     buffer.open().absorb(staged);
     clock.advance(ageMs);

@@ -26,7 +26,11 @@ describe('loadConfig', () => {
     { env: { ...base, METRICS_PORT: 'abc' }, variable: 'METRICS_PORT', why: /abc/ },
     { env: { ...base, METRICS_PORT: '70000' }, variable: 'METRICS_PORT', why: /70000/ },
     { env: { ...base, FLUSH_ROWS: '0' }, variable: 'FLUSH_ROWS', why: /./ },
-    { env: { ...base, EXCHANGE_TIME_ZONE: 'Mars/Olympus' }, variable: 'EXCHANGE_TIME_ZONE', why: /time zone/ },
+    {
+      env: { ...base, EXCHANGE_TIME_ZONE: 'Mars/Olympus' },
+      variable: 'EXCHANGE_TIME_ZONE',
+      why: /time zone/,
+    },
     { env: { ...base, LOG_LEVEL: 'loud' }, variable: 'LOG_LEVEL', why: /loud/ },
     { env: { ...base, KAFKA_SSL: 'yes' }, variable: 'KAFKA_SSL', why: /yes/ },
     { env: { ...base, KAFKA_SASL_MECHANISM: 'plain' }, variable: 'KAFKA_SASL_USERNAME', why: /required/ },
@@ -49,6 +53,7 @@ describe('loadConfig', () => {
 
   it('documents every variable for --help', () => {
     const help = describeEnvironment();
-    for (const v of ['DATABASE_URL', 'KAFKA_BROKERS', 'TOPIC_DLQ', 'FLUSH_ROWS', 'KAFKA_SASL_PASSWORD']) expect(help).toContain(v);
+    for (const v of ['DATABASE_URL', 'KAFKA_BROKERS', 'TOPIC_DLQ', 'FLUSH_ROWS', 'KAFKA_SASL_PASSWORD'])
+      expect(help).toContain(v);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FencedError, backoffMs, classifyError } from '../../src/errors.js';
+import { backoffMs, classifyError, FencedError } from '../../src/errors.js';
 
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
 

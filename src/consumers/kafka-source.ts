@@ -1,0 +1,172 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { backoffMs, errorMessage } from '../errors.js';
+import type { Logger } from '../observability/log.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { PartitionOffset } from '../writers/batch.js';
+import { partitionKey } from '../writers/batch.js';
+
+export interface SourceOptions {
+  groupId: string;
+  topics: string[];
+  sessionTimeoutMs: number;
+}
+
+/** What the pipeline does with what the source reads. */
+export interface SourceHandlers {
+  /**
+   * First batch of a partition in this group generation: claim it and say where to start.
+   * `fetchedFrom` is where Kafka started (its committed offset); the returned offset is ours.
+   */
+  claim(topic: string, partition: number, fetchedFrom: string): Promise<string>;
+  /** The group rebalanced: every claim and uncommitted row is void. */
+  rebalanced(): void;
+  /** Messages at or past the claimed offset, in order. May wait (backpressure); `heartbeat` keeps the membership. */
+  handle(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    heartbeat: () => Promise<void>,
+  ): Promise<void>;
+}
+
+/**
+ * The Kafka source. Offsets live in the database, so kafkajs auto-commit is off and Kafka's
+ * own commit is only advisory (for lag tooling). `resolveOffset` is called as soon as a batch
+ * is handed over: in kafkajs it moves the fetch position, not a durable commit.
+ */
+export class KafkaSource {
+  private readonly consumer: Consumer;
+  /** Partitions whose claim is done in this generation, with the first offset to keep. */
+  private readonly starts = new Map<string, bigint>();
+  private running = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly opts: SourceOptions,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: opts.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
+      maxBytesPerPartition: 4 << 20,
+      maxBytes: 32 << 20,
+      maxWaitTimeInMs: 100,
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
+    });
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  async start(handlers: SourceHandlers): Promise<void> {
+    const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.starts.clear();
+      handlers.rebalanced();
+      this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
+    });
+    this.consumer.on(CRASH, (e) => {
+      this.running = false;
+      this.log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+    });
+    this.consumer.on(STOP, () => {
+      this.running = false;
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.eachBatch(payload, handlers),
+    });
+    this.running = true;
+  }
+
+  private async eachBatch(payload: EachBatchPayload, handlers: SourceHandlers): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    const last = batch.messages[batch.messages.length - 1];
+    if (!last) return;
+    this.metrics.consumerLag.set(
+      { topic, partition: String(partition) },
+      Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n),
+    );
+
+    const key = partitionKey(topic, partition);
+    let start = this.starts.get(key);
+    if (start === undefined) {
+      const first = (batch.messages[0] as KafkaMessage).offset;
+      start = BigInt(
+        await this.withRetry(`claim ${topic}[${partition}]`, heartbeat, isRunning, () =>
+          handlers.claim(topic, partition, first),
+        ),
+      );
+      if (!isRunning() || isStale()) return;
+      this.starts.set(key, start);
+      if (start < BigInt(first)) {
+        // Kafka's committed offset ran ahead of the rows we hold: read the gap again.
+        this.log.warn(
+          { topic, partition, from: start.toString(), kafka: first },
+          'seeking back to the offset stored with the rows',
+        );
+        this.consumer.seek({ topic, partition, offset: start.toString() });
+        return;
+      }
+    }
+    let messages = batch.messages;
+    if (BigInt((messages[0] as KafkaMessage).offset) < start) {
+      const from = start;
+      messages = messages.filter((m) => BigInt(m.offset) >= from);
+    }
+    if (messages.length > 0) {
+      this.metrics.messagesConsumed.inc({ topic }, messages.length);
+      await handlers.handle(topic, partition, messages, heartbeat);
+    }
+    if (!isStale()) resolveOffset(last.offset);
+    await heartbeat();
+  }
+
+  /** A claim must not crash the consumer when the database is away: retry, keeping the membership. */
+  private async withRetry<T>(
+    what: string,
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRunning()) throw err;
+        this.log.warn({ err: errorMessage(err), attempt }, `${what} failed; retrying`);
+        await new Promise((r) => setTimeout(r, backoffMs(attempt)));
+        await heartbeat().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Advisory commit to Kafka after the database commit, so lag tools see progress. */
+  async commit(offsets: readonly PartitionOffset[]): Promise<void> {
+    try {
+      await this.consumer.commitOffsets(
+        offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.nextOffset })),
+      );
+    } catch (err) {
+      // Not the source of truth: a failure here (e.g. during a rebalance) costs only a re-read that the claim filters.
+      this.log.debug({ err: errorMessage(err) }, 'advisory Kafka commit failed');
+    }
+  }
+
+  /** Stop fetching; the batch being handled finishes. */
+  pauseAll(): void {
+    this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.consumer.disconnect();
+  }
+}

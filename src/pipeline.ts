@@ -1,0 +1,408 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import kafkajs, { type Kafka, type KafkaConfig, type KafkaMessage } from 'kafkajs';
+import PQueue from 'p-queue';
+import pg from 'pg';
+import type { Config } from './config.js';
+import { registerCodecs } from './consumers/codecs.js';
+import { type DeadLetter, DeadLetterQueue } from './consumers/dead-letter.js';
+import { KafkaSource } from './consumers/kafka-source.js';
+import { backoffMs, classifyError, errorMessage, FencedError } from './errors.js';
+import { startHttpServer } from './observability/http.js';
+import type { Logger } from './observability/log.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import {
+  type DecodeContext,
+  type Decoded,
+  decodeBook,
+  decodeCallback,
+  decodeTick,
+} from './transform/index.js';
+import { Batch, BatchBuffer, partitionKey, type SourceRef, type TouchedSpan } from './writers/batch.js';
+import { bookLine, callbackLine, tickLine } from './writers/copy-format.js';
+import { CopySink, type RejectedRow } from './writers/copy-sink.js';
+import { claimPartition } from './writers/offset-store.js';
+
+/**
+ * The sink lifecycle, in the order the code follows it (after Kafka Connect's SinkTask):
+ *  1. start: connect the pool, the DLQ producer and the consumer; serve /metrics.
+ *  2. assigned: the first batch of a partition in a generation claims it in the database
+ *     (epoch + 1) and reads the stored next offset; Kafka's position is corrected to it.
+ *  3. put: each Kafka batch is decoded and validated; invalid messages go to the DLQ (acknowledged
+ *     first); valid rows join the open batch.
+ *  4. flush: the open batch closes on rows, bytes or age and is queued; one transaction COPYs its
+ *     rows and advances its offsets, fenced by the claim's epoch. Fetching waits while the queue is full.
+ *  5. committed: Kafka gets an advisory commit; the bar builder hears which spans changed.
+ *  6. revoked: on a rebalance every claim and the open batch are void (a fenced write is dropped).
+ *  7. stop: stop fetching, flush, commit, leave the group.
+ */
+export interface BarListener {
+  ticksCommitted(spans: TouchedSpan[]): void;
+}
+
+type TopicKind = 'ticks' | 'book' | 'callbacks';
+const DECODERS: Record<TopicKind, (value: Buffer | null, ctx: DecodeContext) => Decoded> = {
+  ticks: decodeTick,
+  book: decodeBook,
+  callbacks: decodeCallback,
+};
+
+export function kafkaConfig(cfg: Config): KafkaConfig {
+  const sasl = cfg.KAFKA_SASL_MECHANISM
+    ? {
+        mechanism: cfg.KAFKA_SASL_MECHANISM,
+        username: cfg.KAFKA_SASL_USERNAME ?? '',
+        password: cfg.KAFKA_SASL_PASSWORD ?? '',
+      }
+    : undefined;
+  return {
+    clientId: cfg.KAFKA_CLIENT_ID,
+    brokers: cfg.KAFKA_BROKERS,
+    logLevel: kafkajs.logLevel.WARN,
+    ssl: cfg.KAFKA_SSL
+      ? {
+          rejectUnauthorized: cfg.KAFKA_SSL_REJECT_UNAUTHORIZED,
+          ...(cfg.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(cfg.KAFKA_SSL_CA_FILE, 'utf8')] } : {}),
+        }
+      : false,
+    ...(sasl ? { sasl: sasl as KafkaConfig['sasl'] } : {}),
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+  };
+}
+
+export class Pipeline {
+  readonly metrics: Metrics;
+  private readonly pool: pg.Pool;
+  private readonly kafka: Kafka;
+  private readonly producer;
+  private readonly source: KafkaSource;
+  private readonly dlq: DeadLetterQueue;
+  private readonly sink: CopySink;
+  private readonly buffer: BatchBuffer;
+  private readonly queue: PQueue;
+  private readonly topicKinds: Map<string, TopicKind>;
+  private readonly epochs = new Map<string, string>();
+  private readonly owner = `${hostname()}:${process.pid}`;
+  private ageTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private server: Server | undefined;
+  private dbHealthy = false;
+  private stopping = false;
+  private activeHandles = 0;
+  /** Rows in closed batches not yet committed. */
+  private queuedRows = 0;
+  private bars: BarListener | undefined;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly log: Logger,
+  ) {
+    registerCodecs();
+    this.metrics = createMetrics();
+    this.pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 6, application_name: 'tick-ingest' });
+    this.pool.on('error', (err) =>
+      this.log.warn({ err: errorMessage(err) }, 'idle database connection failed'),
+    );
+    this.kafka = new kafkajs.Kafka(kafkaConfig(cfg));
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.topicKinds = new Map([
+      [cfg.TOPIC_TICKS, 'ticks'],
+      [cfg.TOPIC_BOOK, 'book'],
+      [cfg.TOPIC_CALLBACKS, 'callbacks'],
+    ]);
+    this.source = new KafkaSource(
+      this.kafka,
+      {
+        groupId: cfg.KAFKA_GROUP_ID,
+        topics: [...this.topicKinds.keys()],
+        sessionTimeoutMs: cfg.KAFKA_SESSION_TIMEOUT_MS,
+      },
+      log,
+      this.metrics,
+    );
+    this.dlq = new DeadLetterQueue(this.producer, cfg.TOPIC_DLQ, this.metrics);
+    this.sink = new CopySink(this.pool, this.metrics);
+    this.buffer = new BatchBuffer({
+      maxRows: cfg.FLUSH_ROWS,
+      maxBytes: cfg.FLUSH_BYTES,
+      maxAgeMs: cfg.FLUSH_INTERVAL_MS,
+    });
+    this.queue = new PQueue({ concurrency: 1 });
+  }
+
+  /** The database pool, for components that run beside the pipeline (the bar builder). */
+  get database(): pg.Pool {
+    return this.pool;
+  }
+
+  attachBars(bars: BarListener): void {
+    this.bars = bars;
+  }
+
+  get ready(): boolean {
+    return !this.stopping && this.dbHealthy && this.source.isRunning;
+  }
+
+  async start(): Promise<void> {
+    this.server = await startHttpServer(this.cfg.METRICS_PORT, this.metrics.registry, {
+      live: () => true,
+      ready: () => this.ready,
+    });
+    await this.checkDatabase();
+    this.healthTimer = setInterval(() => void this.checkDatabase(), 5_000);
+    await this.producer.connect();
+    await this.source.start({
+      claim: (topic, partition, fetchedFrom) => this.claim(topic, partition, fetchedFrom),
+      rebalanced: () => this.rebalanced(),
+      handle: (topic, partition, messages, heartbeat) => this.handle(topic, partition, messages, heartbeat),
+    });
+    this.log.info(
+      { port: this.httpPort, group: this.cfg.KAFKA_GROUP_ID, topics: [...this.topicKinds.keys()] },
+      'worker started',
+    );
+  }
+
+  get httpPort(): number | undefined {
+    const addr = this.server?.address();
+    return typeof addr === 'object' && addr ? addr.port : undefined;
+  }
+
+  private async checkDatabase(): Promise<void> {
+    try {
+      await this.pool.query('select 1');
+      this.dbHealthy = true;
+    } catch (err) {
+      if (this.dbHealthy) this.log.warn({ err: errorMessage(err) }, 'database unreachable');
+      this.dbHealthy = false;
+    }
+  }
+
+  private async claim(topic: string, partition: number, fetchedFrom: string): Promise<string> {
+    const c = await claimPartition(
+      this.pool,
+      this.cfg.KAFKA_GROUP_ID,
+      topic,
+      partition,
+      fetchedFrom,
+      this.owner,
+    );
+    this.epochs.set(partitionKey(topic, partition), c.epoch);
+    this.metrics.partitionsOwned.set(this.epochs.size);
+    this.log.info({ topic, partition, from: c.nextOffset, epoch: c.epoch }, 'claimed partition');
+    return c.nextOffset;
+  }
+
+  private rebalanced(): void {
+    this.epochs.clear();
+    this.metrics.partitionsOwned.set(0);
+    const dropped = this.buffer.take();
+    if (dropped)
+      this.log.info(
+        { rows: dropped.rows },
+        'rebalance: dropped the open batch; its messages will be read again',
+      );
+    this.updateBufferGauge();
+  }
+
+  /** put: decode one Kafka batch, dead-letter what is invalid, add the rest to the open batch. */
+  private async handle(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    this.activeHandles++;
+    try {
+      const kind = this.topicKinds.get(topic);
+      const epoch = this.epochs.get(partitionKey(topic, partition));
+      if (!kind || epoch === undefined) throw new Error(`no claim or decoder for ${topic}[${partition}]`);
+      const staged = this.decodeInto(topic, partition, kind, messages);
+      if (staged.invalid.length > 0)
+        await this.retrying('dead-letter invalid messages', () => this.dlq.send(staged.invalid), heartbeat);
+      // From here to the end of the method nothing awaits, so the batch cannot close half-filled.
+      const last = messages[messages.length - 1] as KafkaMessage;
+      staged.batch.advance(topic, partition, last.offset, epoch);
+      this.buffer.open().absorb(staged.batch);
+      this.afterAdd();
+      await this.waitForRoom(heartbeat);
+    } finally {
+      this.activeHandles--;
+    }
+  }
+
+  private decodeInto(topic: string, partition: number, kind: TopicKind, messages: KafkaMessage[]) {
+    const decode = DECODERS[kind];
+    const ctx: DecodeContext = {
+      timeZone: this.cfg.EXCHANGE_TIME_ZONE,
+      nowUs: Date.now() * 1000,
+      futureWindowUs: this.cfg.FUTURE_WINDOW_MS * 1000,
+    };
+    const batch = new Batch(0);
+    const invalid: DeadLetter[] = [];
+    for (const m of messages) {
+      const timestampMs = Number(m.timestamp);
+      const source: SourceRef = {
+        topic,
+        partition,
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        timestampMs,
+      };
+      batch.messageTimestamps.push(timestampMs);
+      const d = decode(m.value, ctx);
+      if (!d.ok) {
+        invalid.push({ source, code: d.error.code, message: d.error.message });
+        this.metrics.invalidMessages.inc({ topic, reason: d.error.code });
+        continue;
+      }
+      for (const t of d.ticks) {
+        batch.addRow('market_ticks', tickLine(t), source);
+        batch.touch(t.symbol, t.exchange, t.tickTimeUs);
+      }
+      for (const b of d.books) batch.addRow('order_book_snapshots', bookLine(b), source);
+      for (const c of d.callbacks) {
+        batch.addRow('profitdll_callbacks', callbackLine(c), source);
+        this.metrics.callbacksByStatus.inc({ status: c.status });
+      }
+    }
+    return { batch, invalid };
+  }
+
+  private afterAdd(): void {
+    if (this.buffer.isDue()) {
+      this.closeBatch();
+      return;
+    }
+    this.updateBufferGauge();
+    if (!this.ageTimer) {
+      const wait = this.buffer.msUntilDue();
+      if (wait !== undefined) this.ageTimer = setTimeout(() => this.closeBatch(), wait);
+    }
+  }
+
+  /** flush: close the open batch and queue its transaction. */
+  private closeBatch(): void {
+    if (this.ageTimer) clearTimeout(this.ageTimer);
+    this.ageTimer = undefined;
+    const batch = this.buffer.take();
+    if (!batch) return;
+    this.metrics.pendingFlushes.inc();
+    void this.queue
+      .add(() => this.flush(batch))
+      .finally(() => {
+        this.metrics.pendingFlushes.dec();
+        this.updateBufferGauge();
+      });
+    this.updateBufferGauge();
+  }
+
+  private updateBufferGauge(): void {
+    this.metrics.bufferRows.set(this.buffer.rows + this.queuedRows);
+  }
+
+  /** Backpressure: while the database is behind, stop taking batches from Kafka (memory stays bounded). */
+  private async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
+    if (this.queue.size + this.queue.pending <= this.cfg.MAX_PENDING_FLUSHES) return;
+    this.metrics.fetchPaused.set(1);
+    try {
+      while (this.queue.size + this.queue.pending > this.cfg.MAX_PENDING_FLUSHES) {
+        await Promise.race([this.queue.onSizeLessThan(this.cfg.MAX_PENDING_FLUSHES), sleep(1_000)]);
+        await heartbeat().catch(() => undefined);
+      }
+    } finally {
+      this.metrics.fetchPaused.set(0);
+    }
+  }
+
+  private async flush(batch: Batch): Promise<void> {
+    this.queuedRows += batch.rows;
+    try {
+      for (let attempt = 0; !batch.isEmpty; attempt++) {
+        const end = this.metrics.flushDuration.startTimer();
+        try {
+          const result = await this.sink.write(batch, {
+            groupId: this.cfg.KAFKA_GROUP_ID,
+            deadLetter: (rows) => this.dlq.send(rows.map(rejectedToDeadLetter)),
+          });
+          end();
+          this.dbHealthy = true;
+          this.recordCommitted(batch, result.rowsByTable, result.bytesByTable);
+          await this.source.commit([...batch.offsets.values()]);
+          if (batch.touched.size > 0) this.bars?.ticksCommitted([...batch.touched.values()]);
+          return;
+        } catch (err) {
+          const kind = classifyError(err);
+          this.metrics.flushErrors.inc({ kind });
+          if (err instanceof FencedError) {
+            const dropped = batch.dropPartitions(new Set([partitionKey(err.topic, err.partition)]));
+            this.log.warn(
+              { topic: err.topic, partition: err.partition, dropped },
+              'fenced: another replica owns the partition; dropped its rows',
+            );
+            continue;
+          }
+          this.dbHealthy = false;
+          const wait = backoffMs(attempt);
+          this.log.warn(
+            { err: errorMessage(err), code: (err as { code?: string }).code, attempt, retryInMs: wait },
+            'flush failed; will retry',
+          );
+          await sleep(wait);
+        }
+      }
+    } finally {
+      this.queuedRows -= batch.rows;
+    }
+  }
+
+  private recordCommitted(batch: Batch, rows: Record<string, number>, bytes: Record<string, number>): void {
+    for (const [table, n] of Object.entries(rows)) if (n > 0) this.metrics.rowsWritten.inc({ table }, n);
+    for (const [table, n] of Object.entries(bytes)) if (n > 0) this.metrics.bytesWritten.inc({ table }, n);
+    this.metrics.batchRows.observe(batch.rows);
+    const now = Date.now();
+    for (const ts of batch.messageTimestamps) this.metrics.e2eLatency.observe((now - ts) / 1000);
+  }
+
+  private async retrying(
+    what: string,
+    fn: () => Promise<void>,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.stopping) throw err;
+        this.log.warn({ err: errorMessage(err), attempt }, `${what} failed; retrying`);
+        await sleep(backoffMs(attempt));
+        await heartbeat().catch(() => undefined);
+      }
+    }
+  }
+
+  /** stop: stop fetching, flush what was read, commit, leave the group. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.source.pauseAll();
+    while (this.activeHandles > 0) await sleep(10);
+    this.closeBatch();
+    await this.queue.onIdle();
+    await this.source.stop();
+    await this.producer.disconnect();
+    clearInterval(this.healthTimer);
+    await this.pool.end();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.log.info('worker stopped');
+  }
+}
+
+function rejectedToDeadLetter(r: RejectedRow): DeadLetter {
+  return { source: r.source, code: r.code, message: `${r.table}: ${r.message}` };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
