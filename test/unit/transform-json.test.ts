@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { JsonNumber, type JsonValue, parseLossless, stringifyLossless } from '../../src/transform/lossless-json.js';
+import {
+  JsonNumber,
+  type JsonValue,
+  parseLossless,
+  stringifyLossless,
+} from '../../src/transform/lossless-json.js';
 
 /** Numbers back to doubles, for comparing with JSON.parse. */
 function asDoubles(v: JsonValue): unknown {
   if (v instanceof JsonNumber) return Number(v.text);
   if (Array.isArray(v)) return v.map(asDoubles);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asDoubles(x)]));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asDoubles(x)]));
   return v;
 }
 

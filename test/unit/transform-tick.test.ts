@@ -104,7 +104,12 @@ describe('decodeTick: invalid', () => {
     ['empty value', Buffer.alloc(0), 'empty_value', undefined],
     ['not JSON', 'PETR4;30.12;100', 'not_json', undefined],
     ['truncated JSON', '{"symbol":"PETR4"', 'not_json', undefined],
-    ['nested too deep for the lossless parser', `{"a":${'['.repeat(200_000)}1234567890123456789`, 'not_json', undefined],
+    [
+      'nested too deep for the lossless parser',
+      `{"a":${'['.repeat(200_000)}1234567890123456789`,
+      'not_json',
+      undefined,
+    ],
     ['JSON array', '[1,2,3]', 'not_object', undefined],
     ['JSON string', '"PETR4"', 'not_object', undefined],
     ['JSON null', 'null', 'not_object', undefined],
