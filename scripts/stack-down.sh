@@ -2,7 +2,7 @@
 # Stop the local stack started by stack-up.sh, by the process ids it recorded.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-STACK_DIR=$ROOT/.stack
+STACK_DIR=$ROOT/.stack${STACK_NAME:+-$STACK_NAME}
 PG_BIN=/usr/lib/postgresql/15/bin
 
 log() { printf '[stack:down] %s\n' "$*" >&2; }

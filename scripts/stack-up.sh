@@ -13,11 +13,13 @@ KAFKA_VERSION=${STACK_KAFKA_VERSION:-3.9.1}
 PG_MAJOR=15
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_EXT_DIR=/usr/share/postgresql/$PG_MAJOR/extension
-STATE=$CACHE/state
+# STACK_NAME runs a second, independent stack (own ports, data and .stack-NAME/ folder), e.g. for
+# the fault suite, which stops and starts servers under the worker's feet.
+STATE=$CACHE/state${STACK_NAME:+-$STACK_NAME}
 PGDATA=$STATE/pgdata
 KAFKA_DIR=$CACHE/kafka-$KAFKA_VERSION
 KAFKA_DATA=$STATE/kafka-data
-STACK_DIR=$ROOT/.stack
+STACK_DIR=$ROOT/.stack${STACK_NAME:+-$STACK_NAME}
 DB_NAME=tick_ingest
 STEP_LOG=$STACK_DIR/step.log
 
