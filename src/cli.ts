@@ -31,6 +31,20 @@ program
   )
   .action(async () => (await import('./schema/commands.js')).retentionCommand());
 
+program
+  .command('produce')
+  .description(
+    'send a synthetic ProfitDLL feed (ticks, books, callbacks, some invalid) to the TOPIC_* topics',
+  )
+  .option('--count <n>', 'messages to send (with --rate: stop after n)')
+  .option('--rate <msgs/s>', 'pace the feed; without --count run until SIGINT')
+  .option('--invalid <fraction>', 'share of invalid messages, 0..1', '0.01')
+  .option('--mix <ticks,book,callbacks>', 'relative weights of the three topics', '70,20,10')
+  .option('--span <seconds>', 'with --count only: spread message times over the last N seconds', '600')
+  .option('--seed <n>', 'seed of the generator', '7')
+  .option('--quiet', 'no progress lines')
+  .action(async (flags) => (await import('./feed/command.js')).produceCommand(flags));
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
