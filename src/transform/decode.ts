@@ -27,7 +27,7 @@ export function decodeBook(value: Buffer | null, ctx: DecodeContext): Decoded {
 
 export function decodeCallback(value: Buffer | null, ctx: DecodeContext): Decoded {
   try {
-    const { object, lossless } = parseMessage(value);
+    const { object, lossless } = parseMessage(value, true);
     return routeCallback(object, lossless, ctx);
   } catch (err) {
     return rejected(err);

@@ -76,8 +76,9 @@ export function readTime(o: JsonObject, field: string, ctx: DecodeContext, fallb
 export function readAggressor(o: JsonObject): Aggressor {
   const v = o.aggressor;
   if (!present(v)) return reject('missing_field', 'aggressor', 'aggressor is missing');
-  if (typeof v === 'string') {
-    const a = v.length <= 7 ? v.toUpperCase() : v;
+  if (v === 'BUY' || v === 'SELL' || v === 'NEUTRAL') return v;
+  if (typeof v === 'string' && v.length <= 7) {
+    const a = v.toUpperCase();
     if (a === 'BUY' || a === 'SELL' || a === 'NEUTRAL') return a;
   }
   return reject(
@@ -92,26 +93,16 @@ export function readTradeId(o: JsonObject): string | undefined {
   const v = o.tradeId;
   if (!present(v)) return undefined;
   if (typeof v === 'string') return readString(o, 'tradeId', 64);
-  const text =
-    typeof v === 'number'
-      ? Number.isSafeInteger(v)
-        ? String(v)
-        : ''
-      : v instanceof JsonNumber
-        ? v.text
-        : '';
-  if (!isUnsignedInteger(text)) {
-    return reject(
-      'invalid_field',
-      'tradeId',
-      `tradeId must be a non-negative integer or a string, got ${describe(v)}`,
-    );
-  }
-  return text;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v);
+  if (v instanceof JsonNumber && isUnsignedInteger(v.text)) return v.text; // beyond 2^53: kept as text
+  return reject(
+    'invalid_field',
+    'tradeId',
+    `tradeId must be a non-negative integer or a string, got ${describe(v)}`,
+  );
 }
 
 function isUnsignedInteger(s: string): boolean {
-  if (s.length === 0) return false;
   for (let k = 0; k < s.length; k++) {
     const c = s.charCodeAt(k);
     if (c < 48 || c > 57) return false;

@@ -11,19 +11,14 @@ export interface ParsedMessage {
   lossless: boolean;
 }
 
-/**
- * Numbers a double may not hold exactly: 16+ significant digits (a run of 16 digits and dots
- * starting with a digit is a superset), or a 3-digit exponent (overflow to Infinity, underflow to 0).
- * False positives (such text inside strings) only cost the slower lossless parse.
- */
-const NEEDS_LOSSLESS = /\d[\d.]{15}|[eE][+-]?\d{3}/;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /**
  * Checks a Kafka message value and parses it as a JSON object. Rejects (throws Rejection) a null
  * or empty value, invalid UTF-8, NUL raw or escaped, lone surrogate escapes, non-JSON and non-objects.
+ * `exactPayload`: the value will be re-serialised, so every number must survive, not only acceptable ones.
  */
-export function parseMessage(value: Buffer | null): ParsedMessage {
+export function parseMessage(value: Buffer | null, exactPayload = false): ParsedMessage {
   if (value === null || value.length === 0)
     reject('empty_value', undefined, 'message value is empty (null or zero bytes)');
   const nul = value.indexOf(0);
@@ -32,7 +27,9 @@ export function parseMessage(value: Buffer | null): ParsedMessage {
   const text = value.toString('utf8');
   if (hasNulEscape(text)) reject('nul_byte', undefined, 'message value holds a \\u0000 escape (NUL)');
 
-  const lossless = NEEDS_LOSSLESS.test(text);
+  // Field values never need the exponent check: a 3-digit exponent with a ≤15-digit mantissa is
+  // far outside numeric(18,8) whether read exactly or not. A payload kept as JSON text does.
+  const lossless = hasLongNumber(text) || (exactPayload && BIG_EXPONENT.test(text));
   let parsed: JsonValue;
   try {
     parsed = lossless ? parseLossless(text) : (JSON.parse(text) as JsonValue);
@@ -64,6 +61,35 @@ export function describe(v: JsonValue | undefined): string {
   if (typeof v === 'object') return isPlainObject(v) ? 'an object' : 'a number';
   return `a ${typeof v}`;
 }
+
+/**
+ * Whether the text may hold a number with 16+ significant digits, which a double cannot keep.
+ * Such a number is a run of 16+ digits and dots, so the run covers one of the positions
+ * 15, 31, 47, ...: only those are looked at, and the runs through them measured. A false
+ * positive (digits inside a string) only costs the slower lossless parse.
+ */
+function hasLongNumber(text: string): boolean {
+  const n = text.length;
+  for (let i = 15; i < n; i += 16) {
+    if (!isDigitOrDot(text.charCodeAt(i))) continue;
+    let start = i;
+    while (start > 0 && isDigitOrDot(text.charCodeAt(start - 1))) start--;
+    let digits = 0;
+    for (let k = start; k < n; k++) {
+      const c = text.charCodeAt(k);
+      if (isDigit(c)) {
+        if (++digits === 16) return true;
+      } else if (c !== 46) break;
+    }
+  }
+  return false;
+}
+
+/** Exponents of 3+ digits overflow a double to Infinity or underflow it towards 0. */
+const BIG_EXPONENT = /[eE][+-]?\d{3}/;
+
+const isDigitOrDot = (c: number) => (c >= 48 && c <= 57) || c === 46;
+const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /** A `\u0000` escape that is not itself an escaped backslash followed by "u0000". */
 function hasNulEscape(text: string): boolean {
