@@ -152,11 +152,18 @@ export class Pipeline {
     await this.checkDatabase();
     this.healthTimer = setInterval(() => void this.checkDatabase(), 5_000);
     await this.producer.connect();
-    await this.source.start({
-      claim: (topic, partition, fetchedFrom) => this.claim(topic, partition, fetchedFrom),
-      rebalanced: () => this.rebalanced(),
-      handle: (topic, partition, messages, heartbeat) => this.handle(topic, partition, messages, heartbeat),
-    });
+    // A topic not created yet, or a broker still starting, must not end the worker: wait for them.
+    await this.retrying(
+      'subscribe to the topics',
+      () =>
+        this.source.start({
+          claim: (topic, partition, fetchedFrom) => this.claim(topic, partition, fetchedFrom),
+          rebalanced: () => this.rebalanced(),
+          handle: (topic, partition, messages, heartbeat) =>
+            this.handle(topic, partition, messages, heartbeat),
+        }),
+      async () => undefined,
+    );
     this.log.info(
       { port: this.httpPort, group: this.cfg.KAFKA_GROUP_ID, topics: [...this.topicKinds.keys()] },
       'worker started',

@@ -39,6 +39,8 @@ export class KafkaSource {
   /** Partitions whose claim is done in this generation, with the first offset to keep. */
   private readonly starts = new Map<string, bigint>();
   private running = false;
+  private listening = false;
+  private dead = false;
 
   constructor(
     kafka: Kafka,
@@ -50,8 +52,10 @@ export class KafkaSource {
       groupId: opts.groupId,
       sessionTimeout: opts.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
-      maxBytesPerPartition: 4 << 20,
-      maxBytes: 32 << 20,
+      // Fetched bytes stay referenced (message values are slices of the response) until their rows
+      // are committed, so fetch sizes bound the worker's memory as much as the batch limits do.
+      maxBytesPerPartition: 1 << 20,
+      maxBytes: 8 << 20,
       maxWaitTimeInMs: 100,
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
     });
@@ -61,20 +65,33 @@ export class KafkaSource {
     return this.running;
   }
 
+  /** False once the consumer crashed for good (kafkajs will not restart it): the process should be replaced. */
+  get isAlive(): boolean {
+    return !this.dead;
+  }
+
+  /** Connect, subscribe and run; safe to call again after a failed attempt (e.g. a topic not created yet). */
   async start(handlers: SourceHandlers): Promise<void> {
-    const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, (e) => {
-      this.starts.clear();
-      handlers.rebalanced();
-      this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
-    });
-    this.consumer.on(CRASH, (e) => {
-      this.running = false;
-      this.log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
-    });
-    this.consumer.on(STOP, () => {
-      this.running = false;
-    });
+    if (!this.listening) {
+      this.listening = true;
+      const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
+      this.consumer.on(GROUP_JOIN, (e) => {
+        this.starts.clear();
+        handlers.rebalanced();
+        this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
+      });
+      this.consumer.on(CRASH, (e) => {
+        this.running = false;
+        this.dead = !e.payload.restart;
+        this.log.error(
+          { err: errorMessage(e.payload.error), restart: e.payload.restart },
+          'consumer crashed',
+        );
+      });
+      this.consumer.on(STOP, () => {
+        this.running = false;
+      });
+    }
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: true });
     await this.consumer.run({
