@@ -133,6 +133,11 @@ describe('decodeCallback: routing and statuses', () => {
     );
     expect(d.ok && d.ticks[0]?.price).toBe('1234567890.12345678');
   });
+
+  it('keeps numbers beyond the exponent range of a double in the payload', () => {
+    const text = `{"type":"STATE","callbackTime":"${CALLBACK_TIME}","payload":{"big":1e400,"tiny":-2.5E-400}}`;
+    expect(ok(decode(text)).callback.payload).toBe('{"big":1e400,"tiny":-2.5E-400}');
+  });
 });
 
 describe('decodeCallback: invalid envelope', () => {

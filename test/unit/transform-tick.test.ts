@@ -187,6 +187,16 @@ describe('decodeTick: invalid', () => {
     });
   });
 
+  it('sees a long number wherever it sits in the message', () => {
+    for (let pad = 1; pad <= 40; pad++) {
+      const message = `{"symbol":"${'S'.repeat(pad)}","price":1234567890.12345678,"volume":1,"aggressor":"BUY","tickTime":"2026-11-24T13:00:00Z"}`;
+      expect(tick(decode(message)).price).toBe('1234567890.12345678');
+      // A double would read 30.120000000000001 as 30.12: it must be refused, not rounded.
+      const d = decode(message.replace('1234567890.12345678', '30.120000000000001'));
+      expect(d.ok === false && d.error.field).toBe('price');
+    }
+  });
+
   it('an escaped backslash before "u0000" is text, not NUL', () => {
     expect(tick(decode(json({ source: '\\u0000' }))).source).toBe('\\u0000');
   });
