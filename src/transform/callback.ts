@@ -1,6 +1,6 @@
 import { bookFromObject } from './book.js';
 import { formatUtcMicros } from './civil.js';
-import { readTime } from './fields.js';
+import { readTime, shown } from './fields.js';
 import { describe, isPlainObject, type JsonObject, jsonText } from './message.js';
 import { Rejection, reject } from './rejection.js';
 import { tickFromObject } from './tick.js';
@@ -19,11 +19,7 @@ function readCallbackType(o: JsonObject): CallbackType {
     const t = v.length <= 11 ? v.toUpperCase() : v;
     for (const known of CALLBACK_TYPES) if (t === known) return known;
   }
-  return reject(
-    'invalid_field',
-    'type',
-    `type must be one of ${CALLBACK_TYPES.join(', ')}, got ${describe(v)} ${JSON.stringify(v).slice(0, 40)}`,
-  );
+  return reject('invalid_field', 'type', `type must be one of ${CALLBACK_TYPES.join(', ')}, got ${shown(v)}`);
 }
 
 const SKIP_REASON: Record<CallbackType, string> = {

@@ -81,11 +81,7 @@ export function readAggressor(o: JsonObject): Aggressor {
     const a = v.toUpperCase();
     if (a === 'BUY' || a === 'SELL' || a === 'NEUTRAL') return a;
   }
-  return reject(
-    'invalid_field',
-    'aggressor',
-    `aggressor must be BUY, SELL or NEUTRAL, got ${clip(String(v))}`,
-  );
+  return reject('invalid_field', 'aggressor', `aggressor must be BUY, SELL or NEUTRAL, got ${shown(v)}`);
 }
 
 /** Optional trade number: a non-negative integer (any size) or a string of 1..64 characters. */
@@ -108,6 +104,11 @@ function isUnsignedInteger(s: string): boolean {
     if (c < 48 || c > 57) return false;
   }
   return true;
+}
+
+/** A value as error messages show it: strings quoted and clipped, other types named. */
+export function shown(v: JsonValue): string {
+  return typeof v === 'string' ? clip(v) : describe(v);
 }
 
 /** Echoed input in messages stays short. */

@@ -19,7 +19,15 @@ export type JsonValue =
 
 class Parser {
   i = 0;
-  constructor(readonly s: string) {}
+  depth = 0;
+  constructor(
+    readonly s: string,
+    readonly maxDepth: number,
+  ) {}
+
+  enter(): void {
+    if (++this.depth > this.maxDepth) this.fail(`nested deeper than ${this.maxDepth} levels`);
+  }
 
   fail(what: string): never {
     throw new SyntaxError(`${what} at position ${this.i}`);
@@ -51,10 +59,12 @@ class Parser {
 
   object(): { [key: string]: JsonValue } {
     const out: { [key: string]: JsonValue } = {};
+    this.enter();
     this.i++;
     this.ws();
     if (this.s.charCodeAt(this.i) === 125) {
       this.i++;
+      this.depth--;
       return out;
     }
     for (;;) {
@@ -73,24 +83,32 @@ class Parser {
       });
       this.ws();
       const c = this.s.charCodeAt(this.i++);
-      if (c === 125) return out;
+      if (c === 125) {
+        this.depth--;
+        return out;
+      }
       if (c !== 44) this.fail("expected ',' or '}'");
     }
   }
 
   array(): JsonValue[] {
     const out: JsonValue[] = [];
+    this.enter();
     this.i++;
     this.ws();
     if (this.s.charCodeAt(this.i) === 93) {
       this.i++;
+      this.depth--;
       return out;
     }
     for (;;) {
       out.push(this.value());
       this.ws();
       const c = this.s.charCodeAt(this.i++);
-      if (c === 93) return out;
+      if (c === 93) {
+        this.depth--;
+        return out;
+      }
       if (c !== 44) this.fail("expected ',' or ']'");
     }
   }
@@ -136,9 +154,9 @@ class Parser {
   }
 }
 
-/** Parses strict JSON, numbers kept as JsonNumber. Throws SyntaxError (or RangeError when nested too deep). */
-export function parseLossless(text: string): JsonValue {
-  const p = new Parser(text);
+/** Parses strict JSON, numbers kept as JsonNumber. Throws SyntaxError, also when nested deeper than maxDepth. */
+export function parseLossless(text: string, maxDepth = 64): JsonValue {
+  const p = new Parser(text, maxDepth);
   const v = p.value();
   p.ws();
   if (p.i !== text.length) p.fail('unexpected data after JSON');

@@ -12,6 +12,8 @@ export interface ParsedMessage {
 }
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
+/** Nesting limit of accepted messages; ProfitDLL payloads are a few levels deep. */
+export const MAX_DEPTH = 64;
 
 /**
  * Checks a Kafka message value and parses it as a JSON object. Rejects (throws Rejection) a null
@@ -32,12 +34,16 @@ export function parseMessage(value: Buffer | null, exactPayload = false): Parsed
   const lossless = hasLongNumber(text) || (exactPayload && BIG_EXPONENT.test(text));
   let parsed: JsonValue;
   try {
-    parsed = lossless ? parseLossless(text) : (JSON.parse(text) as JsonValue);
+    parsed = lossless ? parseLossless(text, MAX_DEPTH) : (JSON.parse(text) as JsonValue);
   } catch (err) {
     reject('not_json', undefined, `message value is not JSON: ${(err as Error).message}`);
   }
   if (!isPlainObject(parsed)) {
     reject('not_object', undefined, `message value is JSON but not an object (${describe(parsed)})`);
+  }
+  // Serialising and walking recurse, and so does PostgreSQL's jsonb input: bound the depth, whichever parser ran.
+  if (deeperThan(parsed, MAX_DEPTH)) {
+    reject('not_json', undefined, `message value is nested deeper than ${MAX_DEPTH} levels`);
   }
   if ((text.includes('\\ud') || text.includes('\\uD')) && !wellFormed(parsed)) {
     reject('bad_unicode', undefined, 'message value holds a lone UTF-16 surrogate escape');
@@ -97,6 +103,17 @@ function hasNulEscape(text: string): boolean {
     let backslashes = 1;
     while (at - backslashes >= 0 && text.charCodeAt(at - backslashes) === 92) backslashes++;
     if (backslashes % 2 === 1) return true;
+  }
+  return false;
+}
+
+function deeperThan(v: JsonValue, levels: number): boolean {
+  if (typeof v !== 'object' || v === null || v instanceof JsonNumber) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(v)) {
+    for (const child of v) if (deeperThan(child, levels - 1)) return true;
+  } else {
+    for (const key in v) if (deeperThan(v[key] as JsonValue, levels - 1)) return true;
   }
   return false;
 }

@@ -63,7 +63,7 @@ export type DecodeErrorCode =
   | 'empty_value' // null (tombstone) or empty value
   | 'bad_unicode' // invalid UTF-8 bytes or a lone surrogate escape
   | 'nul_byte' // NUL raw or as \u0000: PostgreSQL text cannot hold it
-  | 'not_json'
+  | 'not_json' // also: nested deeper than 64 levels
   | 'not_object'
   | 'missing_field'
   | 'invalid_field'

@@ -168,6 +168,21 @@ describe('decodeCallback: invalid envelope', () => {
     ],
     ['payload as string', envelope('STATE', '{"a":1}'), 'invalid_field', 'payload'],
     ['payload as array', envelope('STATE', [1]), 'invalid_field', 'payload'],
+    [
+      'payload nested too deep',
+      envelope('STATE', {}).replace('{}', `{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`),
+      'not_json',
+      undefined,
+    ],
+    [
+      'payload nested too deep, lossless path',
+      envelope('STATE', {}).replace(
+        '{}',
+        `{"n":1234567890123456789,"a":${'['.repeat(100)}${']'.repeat(100)}}`,
+      ),
+      'not_json',
+      undefined,
+    ],
     ['NUL in the payload', envelope('TRADE', { ...trade, note: 'a\u0000b' }), 'nul_byte', undefined],
   ])('%s → %s', (_name, text, code, field) => {
     const d = decode(text);

@@ -110,6 +110,12 @@ describe('decodeTick: invalid', () => {
       'not_json',
       undefined,
     ],
+    [
+      'nested too deep, with a surrogate escape to check',
+      json({}).replace(/}$/, `,"a":${'['.repeat(20_000)}"\\ud83d\\ude00"${']'.repeat(20_000)}}`),
+      'not_json',
+      undefined,
+    ],
     ['JSON array', '[1,2,3]', 'not_object', undefined],
     ['JSON string', '"PETR4"', 'not_object', undefined],
     ['JSON null', 'null', 'not_object', undefined],
