@@ -240,4 +240,55 @@ describe('COPY text lines round-trip through PostgreSQL', () => {
     expect(rows.at(-1)).toMatchObject({ status: 'PROCESSED', error_message: null });
     expect(rows[1].error_message).toContain('aggressor must be BUY, SELL or NEUTRAL, got "tab\\there"');
   });
+
+  it('every row the decoders accept from near-miss messages is accepted by PostgreSQL', async () => {
+    // Each message is a seed with one byte replaced: whatever still decodes must COPY without error.
+    const seeds: [string, (b: Buffer, c: DecodeContext) => Decoded][] = [
+      [
+        '{"symbol":"PE\\tR4","price":"30.12","volume":100,"aggressor":"BUY","tickTime":"2026-11-24T13:00:00.123456-03:00"}',
+        decodeTick,
+      ],
+      [
+        '{"symbol":"PETR4","snapshotTime":"24/11/2026 10:00:00.123","bids":[{"price":30.12,"volume":100}],"asks":[{"price":"30.13","volume":5}]}',
+        decodeBook,
+      ],
+      [
+        '{"type":"TRADE","callbackTime":"24/11/2026 10:00:00.250","payload":{"symbol":"PETR4","price":30.12,"volume":1,"aggressor":"SELL","x":"\\u00e9\\n"}}',
+        decodeCallback,
+      ],
+    ];
+    const bytes = Buffer.from('{}[]":,.-+eE019\\u/ TZ\xff');
+    const lines = { ticks: [] as string[], books: [] as string[], callbacks: [] as string[] };
+    for (const [seed, decode] of seeds) {
+      const original = Buffer.from(seed);
+      for (let at = 0; at < original.length; at++) {
+        for (const byte of bytes) {
+          const value = Buffer.from(original);
+          value[at] = byte;
+          const d = decode(value, ctx);
+          if (!d.ok) continue;
+          lines.ticks.push(...d.ticks.map(tickLine));
+          lines.books.push(...d.books.map(bookLine));
+          lines.callbacks.push(...d.callbacks.map(callbackLine));
+        }
+      }
+    }
+    const before = await client.query(
+      'select (select count(*) from market_ticks)::int as t, (select count(*) from order_book_snapshots)::int as b, (select count(*) from profitdll_callbacks)::int as c',
+    );
+    await copy('market_ticks', TICK_COLUMNS, lines.ticks);
+    await copy('order_book_snapshots', BOOK_COLUMNS, lines.books);
+    await copy('profitdll_callbacks', CALLBACK_COLUMNS, lines.callbacks);
+    const after = await client.query(
+      'select (select count(*) from market_ticks)::int as t, (select count(*) from order_book_snapshots)::int as b, (select count(*) from profitdll_callbacks)::int as c',
+    );
+    expect(lines.ticks.length).toBeGreaterThan(50);
+    expect(lines.books.length).toBeGreaterThan(50);
+    expect(lines.callbacks.length).toBeGreaterThan(50);
+    expect(after.rows[0]).toEqual({
+      t: before.rows[0].t + lines.ticks.length,
+      b: before.rows[0].b + lines.books.length,
+      c: before.rows[0].c + lines.callbacks.length,
+    });
+  });
 });
