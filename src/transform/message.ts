@@ -70,23 +70,25 @@ export function describe(v: JsonValue | undefined): string {
 
 /**
  * Whether the text may hold a number with 16+ significant digits, which a double cannot keep.
- * Such a number is a run of 16+ digits and dots, so the run covers one of the positions
- * 15, 31, 47, ...: only those are looked at, and the runs through them measured. A false
- * positive (digits inside a string) only costs the slower lossless parse.
+ * Such a number is a run of 16+ digits and dots, so it covers one of every 16 positions: only
+ * those are looked at, and a run found there is measured once. A false positive (digits inside
+ * a string) only costs the slower lossless parse.
  */
 function hasLongNumber(text: string): boolean {
   const n = text.length;
   for (let i = 15; i < n; i += 16) {
     if (!isDigitOrDot(text.charCodeAt(i))) continue;
-    let start = i;
-    while (start > 0 && isDigitOrDot(text.charCodeAt(start - 1))) start--;
+    let k = i;
+    while (k > 0 && isDigitOrDot(text.charCodeAt(k - 1))) k--;
     let digits = 0;
-    for (let k = start; k < n; k++) {
+    for (; k < n; k++) {
       const c = text.charCodeAt(k);
       if (isDigit(c)) {
         if (++digits === 16) return true;
       } else if (c !== 46) break;
     }
+    // k ends the run: a later long run starts after it, so striding on from k still meets it.
+    i = k;
   }
   return false;
 }

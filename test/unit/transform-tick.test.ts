@@ -200,6 +200,9 @@ describe('decodeTick: invalid', () => {
       // A double would read 30.120000000000001 as 30.12: it must be refused, not rounded.
       const d = decode(message.replace('1234567890.12345678', '30.120000000000001'));
       expect(d.ok === false && d.error.field).toBe('price');
+      // After other digit runs, one of them a long run of dots and digits that is no number.
+      const last = `{"symbol":"PETR4","volume":1.5,"aggressor":"BUY","tickTime":"2026-11-24T13:00:00.123456Z","x":"${'1.'.repeat(pad)}","price":1234567890.12345678}`;
+      expect(tick(decode(last)).price).toBe('1234567890.12345678');
     }
   });
 
