@@ -45,6 +45,16 @@ program
   .option('--quiet', 'no progress lines')
   .action(async (flags) => (await import('./feed/command.js')).produceCommand(flags));
 
+program
+  .command('bars')
+  .description('rebuild ohlcv_bars from market_ticks for a range (default: everything), for repair')
+  .option('--from <iso>', 'first tick time of the range (ISO 8601)')
+  .option('--to <iso>', 'last tick time of the range (ISO 8601)')
+  .option('--symbol <symbol>', 'only this symbol')
+  .action(async (opts: { from?: string; to?: string; symbol?: string }) =>
+    (await import('./bars/command.js')).barsCommand(opts),
+  );
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

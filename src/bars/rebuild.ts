@@ -1,0 +1,58 @@
+import type pg from 'pg';
+import { splitByLocalDay } from './local-days.js';
+import { recomputeBars, type UpsertCounts } from './recompute.js';
+import { TIMEFRAMES } from './timeframes.js';
+
+export interface RebuildRange {
+  /** ISO instants; ticks with from <= tick_time <= to select the buckets to rebuild. */
+  from?: string;
+  to?: string;
+  symbol?: string;
+}
+
+/** Each symbol's tick extent within the range, in epoch microseconds (exact: extract() is numeric). */
+const EXTENTS_SQL = `
+select symbol, min(exchange) as exchange,
+       (extract(epoch from min(tick_time)) * 1000000)::bigint::text as from_us,
+       (extract(epoch from max(tick_time)) * 1000000)::bigint::text as to_us
+  from data_capture.market_ticks
+ where ($1::timestamptz is null or tick_time >= $1::timestamptz)
+   and ($2::timestamptz is null or tick_time <= $2::timestamptz)
+   and ($3::text is null or symbol = $3::text)
+ group by symbol
+ order by symbol`;
+
+/**
+ * Recompute, from market_ticks, every bar whose bucket holds a tick of the range: one
+ * transaction per symbol and local day, the builder's own statement and locks. Bars are never
+ * deleted: ticks are kept 30 days, bars 2 years, so a bar without ticks is history, not an error.
+ */
+export async function rebuildBars(
+  pool: pg.Pool,
+  range: RebuildRange,
+  timeZone: string,
+  onProgress: (symbol: string, day: string, counts: UpsertCounts) => void = () => undefined,
+): Promise<UpsertCounts> {
+  const total = Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
+  const { rows } = await pool.query<{ symbol: string; exchange: string; from_us: string; to_us: string }>(
+    EXTENTS_SQL,
+    [range.from ?? null, range.to ?? null, range.symbol ?? null],
+  );
+  const client = await pool.connect();
+  try {
+    for (const r of rows) {
+      for (const [fromUs, toUs] of splitByLocalDay(Number(r.from_us), Number(r.to_us), timeZone)) {
+        const counts = await recomputeBars(
+          client,
+          [{ symbol: r.symbol, exchange: r.exchange, fromUs, toUs }],
+          timeZone,
+        );
+        for (const tf of TIMEFRAMES) total[tf.name] += counts[tf.name];
+        onProgress(r.symbol, new Date(fromUs / 1000).toISOString(), counts);
+      }
+    }
+  } finally {
+    client.release();
+  }
+  return total;
+}

@@ -1,0 +1,145 @@
+import type pg from 'pg';
+import type { TouchedSpan } from '../writers/batch.js';
+import { TIMEFRAMES, type Timeframe } from './timeframes.js';
+
+/** Advisory-lock namespace of the bar builder (the two-int form cannot collide with bigint locks). */
+const LOCK_NAMESPACE = 'tick-ingest bars';
+
+/**
+ * One timeframe's bars for the buckets the spans touch, recomputed and upserted in one statement.
+ * Bucket bounds come from time_bucket in the exchange zone (the one rule, also used to group);
+ * range_agg merges the touched buckets per symbol so no source row is read twice. The constant
+ * outer bounds ($5, $6) let TimescaleDB exclude chunks at plan time; the lateral join keeps the
+ * reads on the (symbol, time) indexes. An unchanged bar is not rewritten, so replays write nothing.
+ */
+function upsertSql(computed: string): string {
+  return `
+with spans as (
+  select s.symbol,
+         timestamptz 'epoch' + s.from_us * interval '1 microsecond' as from_t,
+         timestamptz 'epoch' + s.to_us * interval '1 microsecond' as to_t
+    from unnest($1::text[], $2::bigint[], $3::bigint[]) as s(symbol, from_us, to_us)
+), touched as (
+  select symbol,
+         unnest(range_agg(tstzrange(
+           time_bucket($4::interval, from_t, $7),
+           ((time_bucket($4::interval, to_t, $7) at time zone $7) + $4::interval) at time zone $7))) as r
+    from spans
+   group by symbol
+), computed as (${computed})
+insert into data_capture.ohlcv_bars as b
+       (bar_time, symbol, timeframe, exchange, open, high, low, close, volume, trade_count, vwap)
+select bar_time, symbol, $8, exchange, open, high, low, close, volume, trade_count, vwap
+  from computed
+ order by bar_time, symbol
+    on conflict (bar_time, symbol, timeframe) do update
+   set exchange = excluded.exchange, open = excluded.open, high = excluded.high, low = excluded.low,
+       close = excluded.close, volume = excluded.volume, trade_count = excluded.trade_count,
+       vwap = excluded.vwap
+ where (b.exchange, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap)
+       is distinct from
+       (excluded.exchange, excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume,
+        excluded.trade_count, excluded.vwap)`;
+}
+
+/** 1m bars from the ticks; ties on tick_time are broken by id, so open and close are deterministic. */
+const FROM_TICKS = upsertSql(`
+  select t.symbol,
+         time_bucket($4::interval, t.tick_time, $7) as bar_time,
+         min(t.exchange) as exchange,
+         first(t.price, row(t.tick_time, t.id)) as open,
+         max(t.price) as high,
+         min(t.price) as low,
+         last(t.price, row(t.tick_time, t.id)) as close,
+         sum(t.volume) as volume,
+         count(*) as trade_count,
+         sum(t.price * t.volume) / nullif(sum(t.volume), 0) as vwap
+    from touched x
+   cross join lateral (
+         select * from data_capture.market_ticks m
+          where m.symbol = x.symbol and m.tick_time >= lower(x.r) and m.tick_time < upper(x.r)
+            and m.tick_time >= $5::timestamptz and m.tick_time < $6::timestamptz) t
+   group by 1, 2`);
+
+/**
+ * Coarser bars from the 1m bars just written (same transaction, later statement, so they are
+ * visible): 1m buckets nest in every coarser bucket of the same zone, so open = open of the
+ * earliest 1m bar, close = close of the latest, high/low/volume/trade_count combine exactly.
+ * vwap is the volume-weighted mean of the 1m vwaps, which are rounded to 8 decimals: within
+ * 1e-8 of the tick-level value (see docs/bars.md for the measurement behind this choice).
+ */
+const FROM_1M_BARS = upsertSql(`
+  select m.symbol,
+         time_bucket($4::interval, m.bar_time, $7) as bar_time,
+         min(m.exchange) as exchange,
+         first(m.open, m.bar_time) as open,
+         max(m.high) as high,
+         min(m.low) as low,
+         last(m.close, m.bar_time) as close,
+         sum(m.volume) as volume,
+         sum(m.trade_count) as trade_count,
+         sum(m.vwap * m.volume) / nullif(sum(m.volume), 0) as vwap
+    from touched x
+   cross join lateral (
+         select * from data_capture.ohlcv_bars o
+          where o.symbol = x.symbol and o.timeframe = '1m'
+            and o.bar_time >= lower(x.r) and o.bar_time < upper(x.r)
+            and o.bar_time >= $5::timestamptz and o.bar_time < $6::timestamptz) m
+   group by 1, 2`);
+
+/** One lock per symbol, taken in key order (the subquery's sort is kept) so builders cannot deadlock. */
+const LOCK_SQL = `
+select pg_advisory_xact_lock(hashtext($1), k)
+  from (select distinct hashtext(s) as k from unnest($2::text[]) as s order by k) as keys`;
+
+/** Slack of the outer bounds for buckets that a DST change can stretch (a local day lasts 23-25 hours). */
+const slackUs = (widthUs: number) => (widthUs >= 14_400_000_000 ? 3_600_000_000 : 0);
+
+export type UpsertCounts = Record<Timeframe, number>;
+
+/**
+ * Recompute every timeframe's bars touched by `spans`, in one transaction on `client`.
+ *
+ * Concurrency: the transaction first takes a transaction-scoped advisory lock per symbol (in key
+ * order, so two builders cannot deadlock), and only then runs the upserts. Under READ COMMITTED each
+ * upsert reads a snapshot taken after the lock was granted, i.e. after every earlier builder of
+ * the same symbol committed. The builder notified of a tick commit locks after that commit, so
+ * whoever writes a symbol's bars last has seen every committed tick: the last writer writes the truth.
+ */
+export async function recomputeBars(
+  client: pg.ClientBase,
+  spans: readonly TouchedSpan[],
+  timeZone: string,
+): Promise<UpsertCounts> {
+  const counts = Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
+  if (spans.length === 0) return counts;
+  const symbols = [...new Set(spans.map((s) => s.symbol))];
+  const minFrom = Math.min(...spans.map((s) => s.fromUs));
+  const maxTo = Math.max(...spans.map((s) => s.toUs));
+  const params = [spans.map((s) => s.symbol), spans.map((s) => s.fromUs), spans.map((s) => s.toUs)];
+  await client.query('begin isolation level read committed');
+  try {
+    await client.query(LOCK_SQL, [LOCK_NAMESPACE, symbols]);
+    for (const tf of TIMEFRAMES) {
+      const r = await client.query(tf.name === '1m' ? FROM_TICKS : FROM_1M_BARS, [
+        ...params,
+        tf.interval,
+        usToIso(minFrom - tf.widthUs - slackUs(tf.widthUs)),
+        usToIso(maxTo + tf.widthUs + slackUs(tf.widthUs) + 1000),
+        timeZone,
+        tf.name,
+      ]);
+      counts[tf.name] = r.rowCount ?? 0;
+    }
+    await client.query('commit');
+    return counts;
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** An ISO instant for a bound that needs no microsecond precision (it has slack). */
+function usToIso(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString();
+}
