@@ -1,6 +1,6 @@
 import { formatUtcMicros } from './civil.js';
 import { fromScaled, toScaled } from './decimal.js';
-import { readPositiveDecimal, readString, readTime } from './fields.js';
+import { present, readPositiveDecimal, readString, readTime } from './fields.js';
 import { describe, isPlainObject, type JsonObject } from './message.js';
 import { reject } from './rejection.js';
 import type { BookLevel, BookRow, DecodeContext } from './types.js';
@@ -17,7 +17,7 @@ interface Side {
  */
 function readSide(o: JsonObject, field: 'bids' | 'asks'): Side {
   const v = o[field];
-  if (v === undefined || v === null) return reject('missing_field', field, `${field} is missing`);
+  if (!present(v)) return reject('missing_field', field, `${field} is missing`);
   if (!Array.isArray(v))
     return reject('invalid_field', field, `${field} must be an array of {price, volume}, got ${describe(v)}`);
   if (v.length === 0) return reject('invalid_book', field, `${field} is empty (a snapshot needs both sides)`);

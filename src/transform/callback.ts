@@ -1,6 +1,6 @@
 import { bookFromObject } from './book.js';
 import { formatUtcMicros } from './civil.js';
-import { readTime, shown } from './fields.js';
+import { present, readTime, shown } from './fields.js';
 import { describe, isPlainObject, type JsonObject, jsonText } from './message.js';
 import { Rejection, reject } from './rejection.js';
 import { tickFromObject } from './tick.js';
@@ -12,21 +12,21 @@ import {
   type Decoded,
 } from './types.js';
 
+/** One of CALLBACK_TYPES; like the aggressor, any letter case is accepted and normalised to upper case. */
 function readCallbackType(o: JsonObject): CallbackType {
   const v = o.type;
-  if (v === undefined || v === null) return reject('missing_field', 'type', 'type is missing');
+  if (!present(v)) return reject('missing_field', 'type', 'type is missing');
   if (typeof v === 'string') {
-    const t = v.length <= 11 ? v.toUpperCase() : v;
+    const t = v.length <= 11 ? v.toUpperCase() : v; // 11: the longest type, PRICE_DEPTH
     for (const known of CALLBACK_TYPES) if (t === known) return known;
   }
   return reject('invalid_field', 'type', `type must be one of ${CALLBACK_TYPES.join(', ')}, got ${shown(v)}`);
 }
 
-const SKIP_REASON: Record<CallbackType, string> = {
+const SKIP_REASON: Record<Exclude<CallbackType, 'TRADE'>, string> = {
   STATE: 'STATE callback: stored only, nothing consumes it yet',
   ORDER: 'ORDER callback: stored only, nothing consumes it yet',
   OFFER_BOOK: 'OFFER_BOOK callback: stored only, nothing consumes it yet',
-  TRADE: '',
   PRICE_DEPTH:
     'incremental PRICE_DEPTH update (payload lacks bids or asks): stored only, not a full snapshot',
 };
@@ -40,8 +40,7 @@ export function routeCallback(o: JsonObject, lossless: boolean, ctx: DecodeConte
   const callbackType = readCallbackType(o);
   const callbackTimeUs = readTime(o, 'callbackTime', ctx);
   const payload = o.payload;
-  if (payload === undefined || payload === null)
-    return reject('missing_field', 'payload', 'payload is missing');
+  if (!present(payload)) return reject('missing_field', 'payload', 'payload is missing');
   if (!isPlainObject(payload))
     return reject('invalid_field', 'payload', `payload must be an object, got ${describe(payload)}`);
 
@@ -54,7 +53,7 @@ export function routeCallback(o: JsonObject, lossless: boolean, ctx: DecodeConte
     errorMessage: null,
   };
   const out: Decoded = { ok: true, ticks: [], books: [], callbacks: [row] };
-  const fullBook = callbackType === 'PRICE_DEPTH' && isSet(payload.bids) && isSet(payload.asks);
+  const fullBook = callbackType === 'PRICE_DEPTH' && present(payload.bids) && present(payload.asks);
   if (callbackType !== 'TRADE' && !fullBook) {
     row.status = 'SKIPPED';
     row.errorMessage = SKIP_REASON[callbackType];
@@ -70,5 +69,3 @@ export function routeCallback(o: JsonObject, lossless: boolean, ctx: DecodeConte
   }
   return out;
 }
-
-const isSet = (v: unknown) => v !== undefined && v !== null;

@@ -10,7 +10,7 @@ import type { Aggressor, DecodeContext } from './types.js';
  * A field that is null counts as absent.
  */
 
-const present = (v: JsonValue | undefined): v is JsonValue => v !== undefined && v !== null;
+export const present = (v: JsonValue | undefined): v is JsonValue => v !== undefined && v !== null;
 
 /** Length in characters (code points), as PostgreSQL's char_length counts. */
 function charLength(s: string): number {
