@@ -17,7 +17,7 @@ RUN npx tsc -p tsconfig.build.json
 FROM node:20-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # 3. Runtime: node, production node_modules, compiled JS and the SQL that `migrate` applies.
 FROM node:20-slim
