@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import kafkajs, { type Kafka, type KafkaConfig, type KafkaMessage } from 'kafkajs';
 import PQueue from 'p-queue';
 import pg from 'pg';
+import { BarBuilder } from './bars/index.js';
 import type { Config } from './config.js';
 import { registerCodecs } from './consumers/codecs.js';
 import { type DeadLetter, DeadLetterQueue } from './consumers/dead-letter.js';
@@ -39,6 +40,7 @@ import { claimPartition } from './writers/offset-store.js';
  */
 export interface BarListener {
   ticksCommitted(spans: TouchedSpan[]): void;
+  stop(): Promise<void>;
 }
 
 type TopicKind = 'ticks' | 'book' | 'callbacks';
@@ -129,15 +131,8 @@ export class Pipeline {
       maxAgeMs: cfg.FLUSH_INTERVAL_MS,
     });
     this.queue = new PQueue({ concurrency: 1 });
-  }
-
-  /** The database pool, for components that run beside the pipeline (the bar builder). */
-  get database(): pg.Pool {
-    return this.pool;
-  }
-
-  attachBars(bars: BarListener): void {
-    this.bars = bars;
+    if (cfg.BARS_ENABLED)
+      this.bars = new BarBuilder(this.pool, { timeZone: cfg.EXCHANGE_TIME_ZONE }, this.metrics, log);
   }
 
   get ready(): boolean {
@@ -397,6 +392,7 @@ export class Pipeline {
     while (this.activeHandles > 0) await sleep(10);
     this.closeBatch();
     await this.queue.onIdle();
+    await this.bars?.stop();
     await this.source.stop();
     await this.producer.disconnect();
     clearInterval(this.healthTimer);

@@ -303,6 +303,19 @@ describe('tick-ingest run against the real stack', () => {
       expect(stored[t.book]).toBe(23);
       expect(stored[t.callbacks]).toBe(callbacks.length + 4);
 
+      // The bar builder ran after the commits: every 1m bucket with ticks has its bar, with the right count.
+      await waitFor('1m bars for every tick bucket', async () => {
+        const missing = await countRows(
+          client,
+          `select count(*) n from (
+             select symbol, time_bucket('1 minute', tick_time, 'America/Sao_Paulo') b, count(*) c
+               from data_capture.market_ticks group by 1, 2) t
+           left join data_capture.ohlcv_bars o on o.symbol = t.symbol and o.timeframe = '1m' and o.bar_time = t.b
+           where o.trade_count is distinct from t.c`,
+        );
+        return missing === 0;
+      });
+
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toMatch(/tick_ingest_rows_written_total\{table="market_ticks"\} 403/);
       expect(metrics).toMatch(/tick_ingest_dead_lettered_total\{topic="[^"]+",reason="[a-z_]+"\} \d+/);
