@@ -12,10 +12,10 @@ export interface Endpoints {
 
 export type StackChoice = 'environment' | 'compose' | 'native';
 
-/** Given endpoints win; else containers where an engine answers; else the native stack. */
-export function chooseStack(env: NodeJS.ProcessEnv, engineAnswers: () => boolean): StackChoice {
+/** Given endpoints win; else containers where an engine and `docker compose` answer; else the native stack. */
+export function chooseStack(env: NodeJS.ProcessEnv, composeAnswers: () => boolean): StackChoice {
   if (env.DATABASE_URL && env.KAFKA_BROKERS) return 'environment';
-  return engineAnswers() ? 'compose' : 'native';
+  return composeAnswers() ? 'compose' : 'native';
 }
 
 export function parseEnvFile(text: string): Record<string, string> {
@@ -27,17 +27,14 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-const engineAnswers = () => spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
-
-function composeCommand(): string[] {
-  if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0)
-    return ['docker', 'compose'];
-  return ['docker-compose'];
-}
+const answers = (args: string[]) =>
+  spawnSync('docker', args, { stdio: 'ignore', timeout: 10_000 }).status === 0;
+// `up --wait` needs Compose v2 (the docker plugin); the standalone 1.x has no readiness wait.
+const composeAnswers = () => answers(['info']) && answers(['compose', 'version']);
 
 /** Bring up Kafka and TimescaleDB (or find them) and say where they are. */
 export function bringUpStack(root: string, env: NodeJS.ProcessEnv, log: (s: string) => void): Endpoints {
-  const choice = chooseStack(env, engineAnswers);
+  const choice = chooseStack(env, composeAnswers);
   if (choice === 'environment') {
     return {
       databaseUrl: env.DATABASE_URL as string,
@@ -46,9 +43,8 @@ export function bringUpStack(root: string, env: NodeJS.ProcessEnv, log: (s: stri
     };
   }
   if (choice === 'compose') {
-    const [cmd, ...args] = composeCommand();
-    log(`starting kafka and timescaledb with ${[cmd, ...args].join(' ')} (docker-compose.yml)`);
-    execFileSync(cmd as string, [...args, 'up', '-d', '--wait', 'kafka', 'timescaledb'], {
+    log('starting kafka and timescaledb: docker compose up -d --wait kafka timescaledb');
+    execFileSync('docker', ['compose', 'up', '-d', '--wait', 'kafka', 'timescaledb'], {
       cwd: root,
       stdio: 'inherit',
     });
