@@ -14,17 +14,20 @@ export interface ProgressView {
   rowRates: Record<string, number>;
 }
 
+/** Four lines under 80 columns, so redrawing them in place never meets a wrapped line. */
 export function progressLines(v: ProgressView): string[] {
-  const bar = `${'#'.repeat(Math.round((20 * v.sent) / Math.max(1, v.target))).padEnd(20, '.')}`;
-  const feed = `feed    [${bar}] ${n(v.sent)}/${n(v.target)} sent, ${n(v.sendRate)} msg/s  (${v.elapsedS.toFixed(0)} s)`;
+  const bar = '#'.repeat(Math.round((16 * v.sent) / Math.max(1, v.target))).padEnd(16, '.');
+  const feed = `feed    [${bar}] ${n(v.sent)}/${n(v.target)} sent  ${n(v.sendRate)} msg/s  ${v.elapsedS.toFixed(0)} s`;
   const w = v.worker;
-  if (!w) return [feed, 'worker  waiting for /metrics ...', ''];
+  if (!w) return [feed, 'worker  waiting for /metrics ...', '', ''];
   const r = v.rowRates;
   const rowsPerS = Object.values(r).reduce((a, b) => a + b, 0);
+  const rows = Object.values(w.rowsByTable).reduce((a, b) => a + b, 0);
   return [
     feed,
-    `worker  ${n(rowsPerS)} rows/s (ticks ${n(r.market_ticks ?? 0)}, books ${n(r.order_book_snapshots ?? 0)}, callbacks ${n(r.profitdll_callbacks ?? 0)})  lag ${n(w.lag)}  buffer ${n(w.bufferRows)}`,
-    `        rows ${n(Object.values(w.rowsByTable).reduce((a, b) => a + b, 0))}  consumed ${n(w.consumed)}  DLQ ${n(w.deadLettered)}  bars upserted ${n(w.barsUpserted)}  rss ${n(w.residentBytes / 2 ** 20)} MiB`,
+    `rows/s  ${n(rowsPerS)}  (ticks ${n(r.market_ticks ?? 0)}  books ${n(r.order_book_snapshots ?? 0)}  callbacks ${n(r.profitdll_callbacks ?? 0)})`,
+    `worker  rows ${n(rows)}  consumed ${n(w.consumed)}  lag ${n(w.lag)}  buffer ${n(w.bufferRows)}`,
+    `        DLQ ${n(w.deadLettered)}  bars upserted ${n(w.barsUpserted)}  rss ${n(w.residentBytes / 2 ** 20)} MiB`,
   ];
 }
 

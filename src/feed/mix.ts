@@ -124,11 +124,13 @@ export function* mixedFeed(count: number, opts: MixOptions = {}): Generator<Labe
     stepUs: Math.max(1, Math.round(stepUs / tickShare)),
   });
   const list = instruments().filter((i) => i.decimals === 2);
+  const last = new Map<string, number>();
   for (let i = 0; i < count; i++) {
     const timeUs = startUs + Math.round(i * stepUs);
     const kind = chooseKind(weights, rand());
     const ins = pick(list, rand);
-    ins.price = Math.max(1, ins.price + (Math.floor(rand() * 5) - 2) * ins.tick);
+    // Books and trade callbacks quote around the symbol's last tick, so bars mix coherent prices.
+    const mid = Math.max(1, last.get(ins.symbol) ?? ins.price);
     if (rand() < invalid) {
       const time = isoLocal(timeUs);
       // Half the bad callbacks have a valid envelope: stored as FAILED, not dead-lettered.
@@ -147,11 +149,12 @@ export function* mixedFeed(count: number, opts: MixOptions = {}): Generator<Labe
     }
     if (kind === 'ticks') {
       const tick = ticks.next().value as FeedMessage;
+      last.set(tick.key, Number((JSON.parse(tick.value) as { price: string }).price));
       yield { ...tick, outcome: 'tick' };
     } else if (kind === 'book') {
-      yield { kind, key: ins.symbol, value: bookValue(ins.symbol, ins.price, 5, timeUs), outcome: 'book' };
+      yield { kind, key: ins.symbol, value: bookValue(ins.symbol, mid, 5, timeUs), outcome: 'book' };
     } else {
-      const cb = validCallback(ins.symbol, ins.price, isoLocal(timeUs), i, rand);
+      const cb = validCallback(ins.symbol, mid, isoLocal(timeUs), i, rand);
       yield { kind, key: ins.symbol, ...cb };
     }
   }
