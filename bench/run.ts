@@ -22,6 +22,7 @@ const quick = process.argv.includes('--quick');
 const N = quick ? 200_000 : 1_000_000;
 const PARTITIONS = 6;
 const NAIVE_SAMPLE = quick ? 5_000 : 20_000;
+const ONLY_E2E = process.argv.includes('--e2e-only');
 const STEADY = quick
   ? [{ rate: 10_000, seconds: 10 }]
   : [
@@ -184,12 +185,18 @@ function startWorker(
   extra: Record<string, string> = {},
   cpuProf = false,
 ): Worker {
-  const args = [
-    ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'bench/results')}`] : []),
-    resolve(root, 'dist/cli.js'),
-    'run',
-  ];
-  const child = spawn(process.execPath, args, {
+  // Profiling needs node's own flags, so run node on the launcher with the launcher's heap flags.
+  const launcher = resolve(root, 'bin/tick-ingest.js');
+  const heapFlags = (readFileSync(launcher, 'utf8').split('\n')[0] ?? '')
+    .split(' ')
+    .filter((f) => f.startsWith('--'));
+  const [cmd, args] = cpuProf
+    ? [
+        process.execPath,
+        [...heapFlags, '--cpu-prof', `--cpu-prof-dir=${resolve(root, 'bench/results')}`, launcher, 'run'],
+      ]
+    : [launcher, ['run']];
+  const child = spawn(cmd, args, {
     env: {
       PATH: process.env.PATH ?? '',
       DATABASE_URL: dbUrl.toString(),
@@ -202,6 +209,8 @@ function startWorker(
       METRICS_PORT: '0',
       LOG_LEVEL: 'info',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
+      // BENCH_WORKER_ENV='{"FLUSH_ROWS":"5000"}' tries other settings without editing this file.
+      ...(JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}') as Record<string, string>),
       ...extra,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -324,6 +333,11 @@ async function main() {
     await produceAll(topic, feed);
     log(`pre-produced ${N} ticks in ${Math.round(performance.now() - t0)} ms`);
 
+    if (ONLY_E2E) {
+      const r = await e2eDrain(topic, N, false, process.argv.includes('--cpu-prof'));
+      log(`e2e (bars off): ${r.rowsPerS} rows/s, peak RSS ${r.peakRssMb} MB`);
+      return;
+    }
     const copy1 = await copyCeiling(lines, 1);
     const copy2 = await copyCeiling(lines, 2);
     log(`COPY ceiling: ${copy1} rows/s on 1 stream, ${copy2} on 2`);

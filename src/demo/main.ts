@@ -117,7 +117,7 @@ async function main(): Promise<number> {
   try {
     const topics = await prepareTopics(admin, runId);
 
-    step('4/6 worker: node dist/cli.js run');
+    step('4/6 worker: tick-ingest run');
     mkdirSync(resolve(root, '.demo'), { recursive: true });
     const logFile = resolve(root, '.demo/worker.log');
     worker = startWorkerChild(

@@ -14,7 +14,7 @@ export interface WorkerChild {
 }
 
 export function startWorkerChild(root: string, env: Record<string, string>, logFile: string): WorkerChild {
-  const child = spawn(process.execPath, [resolve(root, 'dist/cli.js'), 'run'], {
+  const child = spawn(resolve(root, 'bin/tick-ingest.js'), ['run'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

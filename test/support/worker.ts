@@ -14,9 +14,9 @@ export interface WorkerProcess {
   exited: Promise<number | string>;
 }
 
-/** Start `tick-ingest run` (the built CLI) as its own process, as an operator would. */
+/** Start `tick-ingest run` through its real launcher (bin/, with its heap flags), as an operator would. */
 export function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [resolve(root, 'dist/cli.js'), 'run'], {
+  const child = spawn(resolve(root, 'bin/tick-ingest.js'), ['run'], {
     env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
