@@ -136,15 +136,14 @@ export class CopySink {
 }
 
 function* chunks(lines: readonly string[]): Generator<string> {
-  let start = 0;
-  let size = 0;
-  for (let i = 0; i < lines.length; i++) {
-    size += (lines[i] as string).length;
-    if (size >= CHUNK_CHARS) {
-      yield lines.slice(start, i + 1).join('');
-      start = i + 1;
-      size = 0;
+  // Appending builds a rope that V8 flattens once when the chunk is written: no array copies.
+  let chunk = '';
+  for (const line of lines) {
+    chunk += line;
+    if (chunk.length >= CHUNK_CHARS) {
+      yield chunk;
+      chunk = '';
     }
   }
-  if (start < lines.length) yield lines.slice(start).join('');
+  if (chunk.length > 0) yield chunk;
 }
