@@ -3,46 +3,14 @@
  * (the coarsest) never straddles two pieces, so no bucket is recomputed twice. The database's
  * time_bucket stays the authority on bucket bounds; these cuts only size the work.
  */
+import { zoneOffset } from '../transform/zone-offset.js';
+
 const US_PER_MINUTE = 60_000_000;
 const US_PER_DAY = 86_400_000_000;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
 /** UTC offset of `timeZone` at the instant `us`, in microseconds (local = utc + offset). */
 export function zoneOffsetUs(us: number, timeZone: string): number {
-  const ms = Math.floor(us / 1000);
-  const parts = Object.fromEntries(
-    formatter(timeZone)
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, Number(p.value)]),
-  ) as Record<string, number>;
-  const asUtc = Date.UTC(
-    parts.year ?? 0,
-    (parts.month ?? 1) - 1,
-    parts.day ?? 1,
-    parts.hour ?? 0,
-    parts.minute ?? 0,
-    parts.second ?? 0,
-  );
-  const wholeSecondMs = ms - (((ms % 1000) + 1000) % 1000);
-  return Math.round((asUtc - wholeSecondMs) / 60_000) * US_PER_MINUTE;
+  return zoneOffset(timeZone, Math.floor(us / 1_000_000)) * 1_000_000;
 }
 
 /**
