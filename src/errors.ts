@@ -33,3 +33,25 @@ export function backoffMs(attempt: number, baseMs = 200, capMs = 10_000): number
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+export interface RetryOptions {
+  /** Checked after a failure: true ends the retrying and rethrows (e.g. while shutting down). */
+  giveUp: () => boolean;
+  onRetry: (err: unknown, attempt: number) => void;
+  /** Run during each wait, e.g. a Kafka heartbeat so the group keeps the member. */
+  whileWaiting?: () => Promise<unknown>;
+}
+
+/** Retry `fn` with backoff until it succeeds or `giveUp` says stop. */
+export async function retryWithBackoff<T>(fn: () => Promise<T>, opts: RetryOptions): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (opts.giveUp()) throw err;
+      opts.onRetry(err, attempt);
+      await new Promise((r) => setTimeout(r, backoffMs(attempt)));
+      await opts.whileWaiting?.().catch(() => undefined);
+    }
+  }
+}

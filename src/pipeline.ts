@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { registerCodecs } from './consumers/codecs.js';
 import { type DeadLetter, DeadLetterQueue } from './consumers/dead-letter.js';
 import { KafkaSource } from './consumers/kafka-source.js';
-import { backoffMs, classifyError, errorMessage, FencedError } from './errors.js';
+import { backoffMs, classifyError, errorMessage, FencedError, retryWithBackoff } from './errors.js';
 import { startHttpServer } from './observability/http.js';
 import type { Logger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -367,21 +367,13 @@ export class Pipeline {
     for (const ts of batch.messageTimestamps) this.metrics.e2eLatency.observe((now - ts) / 1000);
   }
 
-  private async retrying(
-    what: string,
-    fn: () => Promise<void>,
-    heartbeat: () => Promise<void>,
-  ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (this.stopping) throw err;
-        this.log.warn({ err: errorMessage(err), attempt }, `${what} failed; retrying`);
-        await sleep(backoffMs(attempt));
-        await heartbeat().catch(() => undefined);
-      }
-    }
+  private retrying(what: string, fn: () => Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+    return retryWithBackoff(fn, {
+      giveUp: () => this.stopping,
+      onRetry: (err, attempt) =>
+        this.log.warn({ err: errorMessage(err), attempt }, `${what} failed; retrying`),
+      whileWaiting: heartbeat,
+    });
   }
 
   /** stop: stop fetching, flush what was read, commit, leave the group. */

@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { backoffMs, errorMessage } from '../errors.js';
+import { errorMessage, retryWithBackoff } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PartitionOffset } from '../writers/batch.js';
@@ -116,10 +116,14 @@ export class KafkaSource {
     let start = this.starts.get(key);
     if (start === undefined) {
       const first = (batch.messages[0] as KafkaMessage).offset;
+      // The database may be away: retry the claim, keeping the group membership, never crash.
       start = BigInt(
-        await this.withRetry(`claim ${topic}[${partition}]`, heartbeat, isRunning, () =>
-          handlers.claim(topic, partition, first),
-        ),
+        await retryWithBackoff(() => handlers.claim(topic, partition, first), {
+          giveUp: () => !isRunning(),
+          onRetry: (err, attempt) =>
+            this.log.warn({ err: errorMessage(err), attempt, topic, partition }, 'claim failed; retrying'),
+          whileWaiting: heartbeat,
+        }),
       );
       if (!isRunning() || isStale()) return;
       this.starts.set(key, start);
@@ -144,25 +148,6 @@ export class KafkaSource {
     }
     if (!isStale()) resolveOffset(last.offset);
     await heartbeat();
-  }
-
-  /** A claim must not crash the consumer when the database is away: retry, keeping the membership. */
-  private async withRetry<T>(
-    what: string,
-    heartbeat: () => Promise<void>,
-    isRunning: () => boolean,
-    fn: () => Promise<T>,
-  ): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isRunning()) throw err;
-        this.log.warn({ err: errorMessage(err), attempt }, `${what} failed; retrying`);
-        await new Promise((r) => setTimeout(r, backoffMs(attempt)));
-        await heartbeat().catch(() => undefined);
-      }
-    }
   }
 
   /** Advisory commit to Kafka after the database commit, so lag tools see progress. */
