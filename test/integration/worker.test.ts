@@ -403,4 +403,43 @@ describe('tick-ingest run against the real stack', () => {
     );
     expect(owners).toBe(2);
   });
+
+  it('rows the database rejects inside a COPY batch are isolated and dead-lettered; the rest lands', async () => {
+    const t = await topics('poison');
+    const group = `g.${t.ticks}`;
+    await client.query('truncate data_capture.market_ticks');
+    await client.query(
+      'alter table data_capture.market_ticks add constraint poison_volume check (volume <> 777)',
+    );
+    try {
+      const feed = [...tickMessages(3_000, { uniqueVolumes: true, seed: 11 })];
+      const poisoned = new Set([5, 776, 1_500, 2_999]);
+      const messages = feed.map((m, i) => ({
+        key: m.key,
+        value: poisoned.has(i) ? m.value.replace(/"volume":\d+/, '"volume":777') : m.value,
+      }));
+      await producer.send({ topic: t.ticks, messages });
+      const w = startWorker({ ...workerEnv(t, group), FLUSH_ROWS: '1000' });
+      await w.started;
+      const dead = await dlqMessages(kafka, t.dlq, poisoned.size);
+      await waitFor(
+        'the other rows',
+        async () =>
+          (await countRows(client, 'select count(*) n from data_capture.market_ticks')) >=
+          3_000 - poisoned.size,
+      );
+      w.child.kill('SIGTERM');
+      expect(await w.exited).toBe(0);
+      expect(await countRows(client, 'select count(*) n from data_capture.market_ticks')).toBe(
+        3_000 - poisoned.size,
+      );
+      expect(
+        await countRows(client, 'select count(*) n from data_capture.market_ticks where volume = 777'),
+      ).toBe(0);
+      expect(dead.map((d) => d.headers['x-error-code'])).toEqual(Array(poisoned.size).fill('db_23514'));
+      expect(dead.map((d) => d.value).sort()).toEqual([...poisoned].map((i) => messages[i]?.value).sort());
+    } finally {
+      await client.query('alter table data_capture.market_ticks drop constraint poison_volume');
+    }
+  });
 });
