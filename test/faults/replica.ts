@@ -24,8 +24,10 @@ export class Replica {
     this.logFile = resolve(LOG_DIR, `${name}.log`);
     // The worker logs JSON lines on stdout; keep them all for the post-mortem.
     const file = createWriteStream(this.logFile);
-    this.proc.child.stdout?.pipe(file);
-    this.proc.child.stderr?.pipe(file);
+    // end: false — stdout ending first must not close the file before a crash's trace on stderr.
+    this.proc.child.stdout?.pipe(file, { end: false });
+    this.proc.child.stderr?.pipe(file, { end: false });
+    this.proc.child.on('close', () => file.end());
     void this.proc.exited.then((code) => (this.exitCode = code));
   }
 

@@ -13,7 +13,8 @@ import { startKafka, startPostgres, stopKafka, stopPostgres } from './stack.js';
 
 /**
  * kill -9 at random points of a drain: each replica is killed once the table reaches a random row
- * count (between 5% and 85% of the feed), so every kill lands mid-drain, between or inside flushes.
+ * count (between 5% and 85% of the feed) and made a commit of its own, so every kill lands
+ * mid-drain, between or inside flushes.
  */
 const workerKill: Scenario = {
   name: 'worker-kill',
@@ -26,8 +27,10 @@ const workerKill: Scenario = {
     await ctx.send(0, ctx.scenario.count, 5_000, 0).done;
     const at: number[] = [];
     for (const target of targets) {
+      const from = (await ctx.stored()) ?? 0;
       const r = await ctx.startReplica();
-      await ctx.waitStored(target, 60_000, 20);
+      // At least one commit of its own, so no kill lands on a replica that never wrote.
+      await ctx.waitStored(Math.max(target, from + 1), 60_000, 20);
       await r.kill9();
       at.push((await ctx.stored()) ?? -1);
     }
