@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withClient } from '../db.js';
 import { backoffMs, classifyError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -75,17 +76,11 @@ export class BarBuilder {
   private async pass(spans: TouchedSpan[], attempt: number): Promise<boolean> {
     const end = this.metrics.barRecomputeDuration.startTimer();
     try {
-      const client = await this.pool.connect();
-      try {
-        const counts = await recomputeBars(client, spans, this.opts.timeZone);
-        client.release();
-        for (const [timeframe, n] of Object.entries(counts))
-          if (n > 0) this.metrics.barsUpserted.inc({ timeframe }, n);
-      } catch (err) {
-        // A connection that failed mid-transaction is discarded, not reused.
-        client.release(err instanceof Error ? err : new Error(String(err)));
-        throw err;
-      }
+      const counts = await withClient(this.pool, (client) =>
+        recomputeBars(client, spans, this.opts.timeZone),
+      );
+      for (const [timeframe, n] of Object.entries(counts))
+        if (n > 0) this.metrics.barsUpserted.inc({ timeframe }, n);
       end();
       this.built(spans);
       return true;

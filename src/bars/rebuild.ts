@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withClient } from '../db.js';
 import { splitByLocalDay } from './local-days.js';
 import { recomputeBars, type UpsertCounts } from './recompute.js';
 import { TIMEFRAMES } from './timeframes.js';
@@ -38,8 +39,7 @@ export async function rebuildBars(
     EXTENTS_SQL,
     [range.from ?? null, range.to ?? null, range.symbol ?? null],
   );
-  const client = await pool.connect();
-  try {
+  await withClient(pool, async (client) => {
     for (const r of rows) {
       for (const [fromUs, toUs] of splitByLocalDay(Number(r.from_us), Number(r.to_us), timeZone)) {
         const counts = await recomputeBars(
@@ -51,8 +51,6 @@ export async function rebuildBars(
         onProgress(r.symbol, new Date(fromUs / 1000).toISOString(), counts);
       }
     }
-  } finally {
-    client.release();
-  }
+  });
   return total;
 }

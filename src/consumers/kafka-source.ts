@@ -35,23 +35,27 @@ export interface SourceHandlers {
  * is handed over: in kafkajs it moves the fetch position, not a durable commit.
  */
 export class KafkaSource {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
+  private handlers: SourceHandlers | undefined;
   /** Partitions whose claim is done in this generation, with the first offset to keep. */
   private readonly starts = new Map<string, bigint>();
   private running = false;
-  private listening = false;
-  private dead = false;
+  private stopped = false;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly opts: SourceOptions,
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: opts.groupId,
-      sessionTimeout: opts.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
+    this.consumer = this.createConsumer();
+  }
+
+  private createConsumer(): Consumer {
+    const consumer = this.kafka.consumer({
+      groupId: this.opts.groupId,
+      sessionTimeout: this.opts.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(this.opts.sessionTimeoutMs / 10)),
       // Fetched bytes stay referenced (message values are slices of the response) until their rows
       // are committed, so fetch sizes bound the worker's memory as much as the batch limits do.
       maxBytesPerPartition: 1 << 20,
@@ -59,39 +63,32 @@ export class KafkaSource {
       maxWaitTimeInMs: 100,
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
     });
+    const { GROUP_JOIN, CRASH, STOP } = consumer.events;
+    consumer.on(GROUP_JOIN, (e) => {
+      this.starts.clear();
+      this.handlers?.rebalanced();
+      this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
+    });
+    consumer.on(CRASH, (e) => {
+      this.running = false;
+      this.log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+      // kafkajs gives up on some errors (e.g. no group coordinator while the broker was away):
+      // then a new consumer takes over, or the worker would idle forever.
+      if (!e.payload.restart && consumer === this.consumer && !this.stopped) void this.replaceConsumer();
+    });
+    consumer.on(STOP, () => {
+      this.running = false;
+    });
+    return consumer;
   }
 
   get isRunning(): boolean {
     return this.running;
   }
 
-  /** False once the consumer crashed for good (kafkajs will not restart it): the process should be replaced. */
-  get isAlive(): boolean {
-    return !this.dead;
-  }
-
   /** Connect, subscribe and run; safe to call again after a failed attempt (e.g. a topic not created yet). */
   async start(handlers: SourceHandlers): Promise<void> {
-    if (!this.listening) {
-      this.listening = true;
-      const { GROUP_JOIN, CRASH, STOP } = this.consumer.events;
-      this.consumer.on(GROUP_JOIN, (e) => {
-        this.starts.clear();
-        handlers.rebalanced();
-        this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
-      });
-      this.consumer.on(CRASH, (e) => {
-        this.running = false;
-        this.dead = !e.payload.restart;
-        this.log.error(
-          { err: errorMessage(e.payload.error), restart: e.payload.restart },
-          'consumer crashed',
-        );
-      });
-      this.consumer.on(STOP, () => {
-        this.running = false;
-      });
-    }
+    this.handlers = handlers;
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: true });
     await this.consumer.run({
@@ -100,6 +97,23 @@ export class KafkaSource {
       eachBatch: (payload) => this.eachBatch(payload, handlers),
     });
     this.running = true;
+  }
+
+  private async replaceConsumer(): Promise<void> {
+    const handlers = this.handlers;
+    if (!handlers) return;
+    this.starts.clear();
+    handlers.rebalanced();
+    await this.consumer.disconnect().catch(() => undefined);
+    this.consumer = this.createConsumer();
+    await retryWithBackoff(() => this.start(handlers), {
+      giveUp: () => this.stopped,
+      onRetry: (err, attempt) =>
+        this.log.warn({ err: errorMessage(err), attempt }, 'restarting the consumer failed; retrying'),
+    }).then(
+      () => this.log.info('consumer restarted'),
+      () => undefined,
+    );
   }
 
   private async eachBatch(payload: EachBatchPayload, handlers: SourceHandlers): Promise<void> {
@@ -162,12 +176,17 @@ export class KafkaSource {
     }
   }
 
-  /** Stop fetching; the batch being handled finishes. */
+  /** Stop fetching; the batch being handled finishes. A consumer that is not running has nothing to pause. */
   pauseAll(): void {
-    this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+    try {
+      this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+    } catch (err) {
+      this.log.debug({ err: errorMessage(err) }, 'pause: consumer not running');
+    }
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.running = false;
     await this.consumer.disconnect();
   }

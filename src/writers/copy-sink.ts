@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { withClient } from '../db.js';
 import { classifyError, errorMessage } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { type Batch, type SourceRef, TABLES, type TableName } from './batch.js';
@@ -60,40 +61,36 @@ export class CopySink {
     }
   }
 
-  private async transaction(batch: Batch, ctx: SinkContext, isolate: boolean): Promise<WriteResult> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
+  private transaction(batch: Batch, ctx: SinkContext, isolate: boolean): Promise<WriteResult> {
+    return withClient(this.pool, async (client) => {
       await client.query('begin');
-      await advanceOffsets(client, ctx.groupId, [...batch.offsets.values()]);
-      const rejected: RejectedRow[] = [];
-      const rowsByTable = {} as Record<TableName, number>;
-      const bytesByTable = {} as Record<TableName, number>;
-      for (const table of TABLES) {
-        const { lines, sources, bytes } = batch.tables[table];
-        rowsByTable[table] = lines.length;
-        bytesByTable[table] = bytes;
-        if (lines.length === 0) continue;
-        if (isolate) {
-          const before = rejected.length;
-          await this.copyBisecting(client, table, lines, sources, rejected);
-          rowsByTable[table] -= rejected.length - before;
-        } else {
-          await this.copy(client, table, lines);
+      try {
+        await advanceOffsets(client, ctx.groupId, [...batch.offsets.values()]);
+        const rejected: RejectedRow[] = [];
+        const rowsByTable = {} as Record<TableName, number>;
+        const bytesByTable = {} as Record<TableName, number>;
+        for (const table of TABLES) {
+          const { lines, sources, bytes } = batch.tables[table];
+          rowsByTable[table] = lines.length;
+          bytesByTable[table] = bytes;
+          if (lines.length === 0) continue;
+          if (isolate) {
+            const before = rejected.length;
+            await this.copyBisecting(client, table, lines, sources, rejected);
+            rowsByTable[table] -= rejected.length - before;
+          } else {
+            await this.copy(client, table, lines);
+          }
         }
+        if (rejected.length > 0) await ctx.deadLetter(rejected);
+        await client.query('commit');
+        return { rowsByTable, bytesByTable, rejected };
+      } catch (err) {
+        // The first error is the one that matters; a failing rollback only says the connection is gone.
+        await client.query('rollback').catch(() => undefined);
+        throw err;
       }
-      if (rejected.length > 0) await ctx.deadLetter(rejected);
-      await client.query('commit');
-      return { rowsByTable, bytesByTable, rejected };
-    } catch (err) {
-      await client.query('rollback').catch((rollbackErr: unknown) => {
-        // Keep the first error; the rollback failure says the connection is gone.
-        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   private async copy(client: pg.PoolClient, table: TableName, lines: readonly string[]): Promise<void> {
