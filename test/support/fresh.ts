@@ -51,15 +51,26 @@ export function testKafka(clientId = 'tick-ingest-test'): Kafka {
   return new Kafka({ clientId, brokers: stack().kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
 }
 
-/** A new topic with a unique name; returns its name. */
+/** A new topic with a unique name, its leaders elected; returns its name. */
 export async function freshTopic(prefix: string, partitions = 3): Promise<string> {
   const topic = `${prefix}.${suffix()}`;
   const admin = testKafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    // A broker that has just started can answer "does not host this topic-partition" while the
+    // leaders are elected: retry until its metadata shows every partition with a leader.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+        const ready = meta.topics[0]?.partitions.filter((p) => p.leader >= 0).length === partitions;
+        if (ready) return topic;
+      } catch (err) {
+        if (attempt >= 20) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   } finally {
     await admin.disconnect();
   }
-  return topic;
 }
