@@ -52,6 +52,7 @@ export class ScenarioContext {
   readonly replicas: Replica[] = [];
   readonly checks: Check[] = [];
   readonly feeders: Feeder[] = [];
+  private started = 0;
   /** When the last fault ended (server back, replica restarted or killed, lock released). */
   faultEndedAt: number | undefined;
 
@@ -80,7 +81,9 @@ export class ScenarioContext {
   }
 
   async startReplica(): Promise<Replica> {
-    const r = await Replica.start(`${this.scenario.name}-${this.replicas.length + 1}`, this.env());
+    // Numbered before the await: replicas started together (Promise.all) must not share a log file.
+    const name = `${this.scenario.name}-${++this.started}`;
+    const r = await Replica.start(name, this.env());
     this.replicas.push(r);
     return r;
   }
