@@ -65,6 +65,8 @@ export class KafkaSource {
     });
     const { GROUP_JOIN, CRASH, STOP } = consumer.events;
     consumer.on(GROUP_JOIN, (e) => {
+      // Also after kafkajs restarted the consumer on its own (a crash with restart: true).
+      this.running = true;
       this.starts.clear();
       this.handlers?.rebalanced();
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
