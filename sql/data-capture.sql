@@ -42,3 +42,6 @@ commit;
 begin;
 \ir data_capture/010_grants.sql
 commit;
+begin;
+\ir data_capture/011_ohlcv_turnover.sql
+commit;

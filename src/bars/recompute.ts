@@ -28,18 +28,18 @@ with spans as (
    group by symbol
 ), computed as (${computed})
 insert into data_capture.ohlcv_bars as b
-       (bar_time, symbol, timeframe, exchange, open, high, low, close, volume, trade_count, vwap)
-select bar_time, symbol, $8, exchange, open, high, low, close, volume, trade_count, vwap
+       (bar_time, symbol, timeframe, exchange, open, high, low, close, volume, trade_count, vwap, turnover)
+select bar_time, symbol, $8, exchange, open, high, low, close, volume, trade_count, turnover / nullif(volume, 0), turnover
   from computed
  order by bar_time, symbol
     on conflict (bar_time, symbol, timeframe) do update
    set exchange = excluded.exchange, open = excluded.open, high = excluded.high, low = excluded.low,
        close = excluded.close, volume = excluded.volume, trade_count = excluded.trade_count,
-       vwap = excluded.vwap
- where (b.exchange, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap)
+       vwap = excluded.vwap, turnover = excluded.turnover
+ where (b.exchange, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap, b.turnover)
        is distinct from
        (excluded.exchange, excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume,
-        excluded.trade_count, excluded.vwap)`;
+        excluded.trade_count, excluded.vwap, excluded.turnover)`;
 }
 
 /** 1m bars from the ticks; ties on tick_time are broken by id, so open and close are deterministic. */
@@ -53,7 +53,7 @@ const FROM_TICKS = upsertSql(`
          last(t.price, row(t.tick_time, t.id)) as close,
          sum(t.volume) as volume,
          count(*) as trade_count,
-         sum(t.price * t.volume) / nullif(sum(t.volume), 0) as vwap
+         sum(t.price * t.volume) as turnover
     from touched x
    cross join lateral (
          select * from data_capture.market_ticks m
@@ -64,9 +64,9 @@ const FROM_TICKS = upsertSql(`
 /**
  * Coarser bars from the 1m bars just written (same transaction, later statement, so they are
  * visible): 1m buckets nest in every coarser bucket of the same zone, so open = open of the
- * earliest 1m bar, close = close of the latest, high/low/volume/trade_count combine exactly.
- * vwap is the volume-weighted mean of the 1m vwaps, which are rounded to 8 decimals: within
- * 1e-8 of the tick-level value (see docs/bars.md for the measurement behind this choice).
+ * earliest 1m bar, close = close of the latest, high/low/volume/trade_count and the exact
+ * turnover combine exactly, so vwap = turnover / volume equals the tick-level value
+ * (see docs/bars.md for the measurement behind this choice).
  */
 const FROM_1M_BARS = upsertSql(`
   select m.symbol,
@@ -78,7 +78,7 @@ const FROM_1M_BARS = upsertSql(`
          last(m.close, m.bar_time) as close,
          sum(m.volume) as volume,
          sum(m.trade_count) as trade_count,
-         sum(m.vwap * m.volume) / nullif(sum(m.volume), 0) as vwap
+         sum(m.turnover) as turnover
     from touched x
    cross join lateral (
          select * from data_capture.ohlcv_bars o
