@@ -222,6 +222,8 @@ export class Pipeline {
       const staged = this.decodeInto(topic, partition, kind, messages);
       if (staged.invalid.length > 0)
         await this.retrying('dead-letter invalid messages', () => this.dlq.send(staged.invalid), heartbeat);
+      // A rebalance during that await voids these rows: they will be read again under the new claim.
+      if (this.epochs.get(partitionKey(topic, partition)) !== epoch) return;
       // From here to the end of the method nothing awaits, so the batch cannot close half-filled.
       const last = messages[messages.length - 1] as KafkaMessage;
       staged.batch.advance(topic, partition, last.offset, epoch);
