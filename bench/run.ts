@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { isoLocal, tickMessages } from '../src/feed/synthetic.js';
+import { tickMessages } from '../src/feed/synthetic.js';
 import { migrate } from '../src/schema/index.js';
 import { decodeTick } from '../src/transform/index.js';
 import { TICK_COLUMNS, tickLine } from '../src/writers/copy-format.js';

@@ -18,7 +18,9 @@ describe('the real stack', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await client.query('create table ticks (t timestamptz not null, symbol text not null, price numeric(18,8))');
+      await client.query(
+        'create table ticks (t timestamptz not null, symbol text not null, price numeric(18,8))',
+      );
       await client.query(`select create_hypertable('ticks', by_range('t', interval '5 minutes'))`);
       const lines = Array.from({ length: 1000 }, (_, i) => {
         const t = new Date(Date.UTC(2026, 10, 24, 13, 0, i)).toISOString();
