@@ -334,8 +334,9 @@ async function main() {
     log(`pre-produced ${N} ticks in ${Math.round(performance.now() - t0)} ms`);
 
     if (ONLY_E2E) {
-      const r = await e2eDrain(topic, N, false, process.argv.includes('--cpu-prof'));
-      log(`e2e (bars off): ${r.rowsPerS} rows/s, peak RSS ${r.peakRssMb} MB`);
+      const bars = process.argv.includes('--bars');
+      const r = await e2eDrain(topic, N, bars, process.argv.includes('--cpu-prof'));
+      log(`e2e (bars ${bars ? 'on' : 'off'}): ${r.rowsPerS} rows/s, peak RSS ${r.peakRssMb} MB`);
       return;
     }
     const copy1 = await copyCeiling(lines, 1);
