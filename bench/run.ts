@@ -3,10 +3,9 @@
  * one run on one synthetic feed. Absolute numbers drift on shared 2-core machines; the ratios are
  * what to compare. Writes bench/results/latest.json (+ a timestamped copy) and prints a table.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import kafkajs from 'kafkajs';
@@ -15,6 +14,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { tickMessages } from '../src/feed/synthetic.js';
 import { migrate } from '../src/schema/index.js';
 import { decodeTick } from '../src/transform/index.js';
+import { spawnWorker } from '../src/worker-process.js';
 import { TICK_COLUMNS, tickLine } from '../src/writers/copy-format.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -173,32 +173,9 @@ async function naiveInsert(topic: string, sample: number): Promise<number> {
   return rate(sample, ms);
 }
 
-interface Worker {
-  child: ChildProcess;
-  started: Promise<void>;
-  exited: Promise<unknown>;
-}
-
-function startWorker(
-  topic: string,
-  group: string,
-  extra: Record<string, string> = {},
-  cpuProf = false,
-): Worker {
-  // Profiling needs node's own flags, so run node on the launcher with the launcher's heap flags.
-  const launcher = resolve(root, 'bin/tick-ingest.js');
-  const heapFlags = (readFileSync(launcher, 'utf8').split('\n')[0] ?? '')
-    .split(' ')
-    .filter((f) => f.startsWith('--'));
-  const [cmd, args] = cpuProf
-    ? [
-        process.execPath,
-        [...heapFlags, '--cpu-prof', `--cpu-prof-dir=${resolve(root, 'bench/results')}`, launcher, 'run'],
-      ]
-    : [launcher, ['run']];
-  const child = spawn(cmd, args, {
+function startWorker(topic: string, group: string, extra: Record<string, string> = {}, cpuProf = false) {
+  const w = spawnWorker({
     env: {
-      PATH: process.env.PATH ?? '',
       DATABASE_URL: dbUrl.toString(),
       KAFKA_BROKERS: env.KAFKA_BROKERS ?? '',
       KAFKA_GROUP_ID: group,
@@ -207,22 +184,15 @@ function startWorker(
       TOPIC_CALLBACKS: `${runId}.callbacks`,
       TOPIC_DLQ: `${runId}.dlq`,
       METRICS_PORT: '0',
-      LOG_LEVEL: 'info',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       // BENCH_WORKER_ENV='{"FLUSH_ROWS":"5000"}' tries other settings without editing this file.
       ...(JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}') as Record<string, string>),
       ...extra,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    nodeFlags: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'bench/results')}`] : [],
   });
-  const exited = new Promise((r) => child.on('exit', r));
-  const started = new Promise<void>((res, rej) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      if (line.includes('"worker started"')) res();
-    });
-    void exited.then(() => rej(new Error('worker exited before starting')));
-  });
-  return { child, started, exited };
+  w.child.stderr?.pipe(process.stderr);
+  return w;
 }
 
 async function storedOffsets(group: string): Promise<number> {

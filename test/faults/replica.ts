@@ -5,7 +5,7 @@ import { startWorker, type WorkerProcess } from '../support/worker.js';
 export const LOG_DIR = resolve(import.meta.dirname, 'logs');
 
 /**
- * One worker process (`node dist/cli.js run`) under test: its probes (/readyz, /metrics, RSS from
+ * One worker process (`tick-ingest run`) under test: its probes (/readyz, /metrics, RSS from
  * /proc) and whether it died on its own (a crash) or because the suite killed it.
  */
 export class Replica {

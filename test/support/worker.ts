@@ -1,49 +1,25 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { spawnWorker, type WorkerProcess } from '../../src/worker-process.js';
 
-const root = resolve(import.meta.dirname, '../..');
+export type { WorkerProcess };
 
-export interface WorkerProcess {
-  child: ChildProcess;
-  /** Resolves with the HTTP port once the worker logged that it started. */
-  started: Promise<number>;
-  /** Every JSON log line the worker printed so far. */
-  logs: Array<Record<string, unknown>>;
-  /** Resolves with the exit code (or signal name) when the process ends. */
-  exited: Promise<number | string>;
-}
-
-/** Start `tick-ingest run` through its real launcher (bin/, with its heap flags), as an operator would. */
-export function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(resolve(root, 'bin/tick-ingest.js'), ['run'], {
-    env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** `tick-ingest run` through its real launcher, with every JSON log line kept in `logs`. */
+export function startWorker(
+  env: Record<string, string>,
+): WorkerProcess & { logs: Array<Record<string, unknown>> } {
   const logs: Array<Record<string, unknown>> = [];
+  const proc = spawnWorker({
+    env: { METRICS_PORT: '0', ...env },
+    onLine: (line, entry) => logs.push(entry ?? { raw: line }),
+  });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
+  proc.child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = new Promise<number | string>((res) =>
-    child.on('exit', (code, signal) => res(code ?? signal ?? -1)),
-  );
-  const started = new Promise<number>((res, rej) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        logs.push(entry);
-        if (entry.msg === 'worker started') res(Number(entry.port));
-      } catch {
-        logs.push({ raw: line });
-      }
-    });
-    void exited.then((code) =>
-      rej(new Error(`worker exited (${code}) before starting: ${stderr.slice(-2000)}`)),
-    );
+  // Say why a worker that never started died.
+  const started = proc.started.catch((err: Error) => {
+    throw new Error(`${err.message}: ${stderr.slice(-2000)}`);
   });
-  return { child, started, logs, exited };
+  return { ...proc, started, logs };
 }
 
 /** Poll until `check` returns true, or fail with `what` after `timeoutMs`. */
