@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../src/schema/index.js';
 import {
   type BookRow,
   type CallbackRow,
@@ -22,43 +23,6 @@ import {
   tickLine,
 } from '../../src/writers/copy-format.js';
 import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
-
-// Same column types as data_capture.market_ticks / order_book_snapshots / profitdll_callbacks.
-const DDL = `
-create table market_ticks (
-  id bigint generated always as identity,
-  symbol text not null check (char_length(symbol) <= 50),
-  exchange text not null check (char_length(exchange) <= 20),
-  price numeric(18,8) not null,
-  volume numeric(18,8) not null,
-  aggressor text check (aggressor in ('BUY','SELL','NEUTRAL')),
-  tick_time timestamptz not null,
-  received_time timestamptz default now(),
-  source text default 'ProfitDLL' check (char_length(source) <= 50)
-);
-create table order_book_snapshots (
-  id bigint generated always as identity,
-  symbol text not null check (char_length(symbol) <= 50),
-  exchange text not null check (char_length(exchange) <= 20),
-  bids jsonb not null,
-  asks jsonb not null,
-  best_bid numeric(18,8) not null,
-  best_ask numeric(18,8) not null,
-  spread numeric(18,8) not null,
-  total_bid_volume numeric(18,2) not null,
-  total_ask_volume numeric(18,2) not null,
-  snapshot_time timestamptz not null,
-  received_time timestamptz default now()
-);
-create table profitdll_callbacks (
-  id bigint generated always as identity,
-  callback_type text not null check (char_length(callback_type) <= 50),
-  payload jsonb not null,
-  callback_time timestamptz not null,
-  processed_at timestamptz default now(),
-  status text not null default 'PENDING',
-  error_message text
-);`;
 
 const ctx: DecodeContext = {
   timeZone: 'America/Sao_Paulo',
@@ -94,9 +58,10 @@ describe('COPY text lines round-trip through PostgreSQL', () => {
   beforeAll(async () => {
     db = await freshDatabase('copyfmt');
     client = new pg.Client({ connectionString: db.url });
+    // The real tables (the schema's own files), so the lines are checked against the real column types.
+    await migrate(db.url);
     await client.connect();
-    await client.query(DDL);
-    await client.query(`set timezone = 'UTC'`);
+    await client.query(`set search_path = data_capture; set timezone = 'UTC'`);
   });
   afterAll(async () => {
     await client?.end();
