@@ -140,10 +140,7 @@ export class Pipeline {
   }
 
   async start(): Promise<void> {
-    this.server = await startHttpServer(this.cfg.METRICS_PORT, this.metrics.registry, {
-      live: () => true,
-      ready: () => this.ready,
-    });
+    this.server = await startHttpServer(this.cfg.METRICS_PORT, this.metrics.registry, () => this.ready);
     await this.checkDatabase();
     this.healthTimer = setInterval(() => void this.checkDatabase(), 5_000);
     await this.producer.connect();

@@ -1,15 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
-export interface Health {
-  /** Alive: the process answers. */
-  live: () => boolean;
-  /** Ready: consuming and the database answers. */
-  ready: () => boolean;
-}
-
-/** /metrics for Prometheus, /healthz (liveness) and /readyz (readiness). */
-export function startHttpServer(port: number, registry: Registry, health: Health): Promise<Server> {
+/**
+ * /metrics for Prometheus, /healthz (liveness: the process and its event loop answer) and /readyz
+ * (readiness: `ready()`, i.e. consuming and the database answers).
+ */
+export function startHttpServer(port: number, registry: Registry, ready: () => boolean): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -25,7 +21,7 @@ export function startHttpServer(port: number, registry: Registry, health: Health
       return;
     }
     if (path === '/healthz' || path === '/readyz') {
-      const ok = path === '/healthz' ? health.live() : health.ready();
+      const ok = path === '/healthz' || ready();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
       return;
     }
