@@ -45,3 +45,6 @@ commit;
 begin;
 \ir data_capture/011_ohlcv_turnover.sql
 commit;
+begin;
+\ir data_capture/012_ohlcv_merge_keys.sql
+commit;

@@ -60,7 +60,7 @@ export const ENV = {
   },
   MAX_PENDING_FLUSHES: {
     schema: int(1, 64).default(1),
-    doc: 'batches queued for the database before fetching pauses',
+    doc: 'closed batches being written at once (each COPYs while the one before commits) before fetching pauses',
   },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

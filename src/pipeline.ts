@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import kafkajs, { type Kafka, type KafkaConfig, type KafkaMessage } from 'kafkajs';
 import PQueue from 'p-queue';
 import pg from 'pg';
-import { BarBuilder } from './bars/index.js';
+import { barStep } from './bars/index.js';
 import type { Config } from './config.js';
 import { registerCodecs } from './consumers/codecs.js';
 import { type DeadLetter, DeadLetterQueue } from './consumers/dead-letter.js';
@@ -20,9 +20,9 @@ import {
   decodeCallback,
   decodeTick,
 } from './transform/index.js';
-import { Batch, BatchBuffer, partitionKey, type SourceRef, type TouchedSpan } from './writers/batch.js';
+import { Batch, BatchBuffer, partitionKey, type SourceRef } from './writers/batch.js';
 import { bookLine, callbackLine, tickLine } from './writers/copy-format.js';
-import { CopySink, type RejectedRow } from './writers/copy-sink.js';
+import { CopySink, type RejectedRow, type WriteResult } from './writers/copy-sink.js';
 import { claimPartition } from './writers/offset-store.js';
 
 /**
@@ -33,17 +33,16 @@ import { claimPartition } from './writers/offset-store.js';
  *  3. put: each Kafka batch is decoded and validated; invalid messages go to the DLQ (acknowledged
  *     first); valid rows join the open batch.
  *  4. flush: the open batch closes on rows, bytes or age and is queued; one transaction COPYs its
- *     rows and advances its offsets, fenced by the claim's epoch. Fetching waits while the queue is full.
- *  5. committed: Kafka gets an advisory commit; the bar builder hears which spans changed.
+ *     rows, merges its ticks into the bars and advances its offsets, fenced by the claim's epoch.
+ *     Fetching waits while the queue is full.
+ *  5. committed: Kafka gets an advisory commit.
  *  6. revoked: on a rebalance every claim and the open batch are void (a fenced write is dropped).
  *  7. stop: stop fetching, flush, commit, leave the group.
  */
-export interface BarListener {
-  ticksCommitted(spans: TouchedSpan[]): void;
-  stop(): Promise<void>;
-}
-
 type TopicKind = 'ticks' | 'book' | 'callbacks';
+/** Messages decoded between two turns of the event loop (a few milliseconds of work). */
+const DECODE_SLICE = 500;
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 const DECODERS: Record<TopicKind, (value: Buffer | null, ctx: DecodeContext) => Decoded> = {
   ticks: decodeTick,
   book: decodeBook,
@@ -94,7 +93,8 @@ export class Pipeline {
   private activeHandles = 0;
   /** Rows in closed batches not yet committed. */
   private queuedRows = 0;
-  private bars: BarListener | undefined;
+  /** Settles when the newest closed batch has committed: the next one commits after it. */
+  private lastFlush: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly cfg: Config,
@@ -124,15 +124,18 @@ export class Pipeline {
       this.metrics,
     );
     this.dlq = new DeadLetterQueue(this.producer, cfg.TOPIC_DLQ, this.metrics);
-    this.sink = new CopySink(this.pool, this.metrics);
+    this.sink = new CopySink(
+      this.pool,
+      this.metrics,
+      cfg.BARS_ENABLED ? barStep(cfg.EXCHANGE_TIME_ZONE, this.metrics) : undefined,
+    );
     this.buffer = new BatchBuffer({
       maxRows: cfg.FLUSH_ROWS,
       maxBytes: cfg.FLUSH_BYTES,
       maxAgeMs: cfg.FLUSH_INTERVAL_MS,
     });
-    this.queue = new PQueue({ concurrency: 1 });
-    if (cfg.BARS_ENABLED)
-      this.bars = new BarBuilder(this.pool, { timeZone: cfg.EXCHANGE_TIME_ZONE }, this.metrics, log);
+    // Closed batches all flush at once: each COPYs while the one before commits (see CopySink).
+    this.queue = new PQueue({ concurrency: cfg.MAX_PENDING_FLUSHES });
   }
 
   get ready(): boolean {
@@ -211,12 +214,14 @@ export class Pipeline {
     messages: KafkaMessage[],
     heartbeat: () => Promise<void>,
   ): Promise<void> {
+    // Handed over after stop began: not taken, read again by whoever owns the partition next.
+    if (this.stopping) return;
     this.activeHandles++;
     try {
       const kind = this.topicKinds.get(topic);
       const epoch = this.epochs.get(partitionKey(topic, partition));
       if (!kind || epoch === undefined) throw new Error(`no claim or decoder for ${topic}[${partition}]`);
-      const staged = this.decodeInto(topic, partition, kind, messages);
+      const staged = await this.decodeInto(topic, partition, kind, messages);
       if (staged.invalid.length > 0)
         await this.retrying('dead-letter invalid messages', () => this.dlq.send(staged.invalid), heartbeat);
       // A rebalance during that await voids these rows: they will be read again under the new claim.
@@ -232,7 +237,7 @@ export class Pipeline {
     }
   }
 
-  private decodeInto(topic: string, partition: number, kind: TopicKind, messages: KafkaMessage[]) {
+  private async decodeInto(topic: string, partition: number, kind: TopicKind, messages: KafkaMessage[]) {
     const decode = DECODERS[kind];
     const ctx: DecodeContext = {
       timeZone: this.cfg.EXCHANGE_TIME_ZONE,
@@ -241,7 +246,10 @@ export class Pipeline {
     };
     const batch = new Batch(0);
     const invalid: DeadLetter[] = [];
-    for (const m of messages) {
+    for (let i = 0; i < messages.length; i++) {
+      // Let I/O in between slices: the flush in flight waits for this thread at every round trip.
+      if (i > 0 && i % DECODE_SLICE === 0) await yieldToIo();
+      const m = messages[i] as KafkaMessage;
       const timestampMs = Number(m.timestamp);
       const source: SourceRef = {
         topic,
@@ -290,12 +298,16 @@ export class Pipeline {
     const batch = this.buffer.take();
     if (!batch) return;
     this.metrics.pendingFlushes.inc();
-    void this.queue
-      .add(() => this.flush(batch))
-      .finally(() => {
-        this.metrics.pendingFlushes.dec();
-        this.updateBufferGauge();
-      });
+    const previousDone = this.lastFlush;
+    const done = this.queue.add(() => this.flush(batch, previousDone));
+    this.lastFlush = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    void done.finally(() => {
+      this.metrics.pendingFlushes.dec();
+      this.updateBufferGauge();
+    });
     this.updateBufferGauge();
   }
 
@@ -309,7 +321,7 @@ export class Pipeline {
     this.metrics.fetchPaused.set(1);
     try {
       while (this.queue.size + this.queue.pending > this.cfg.MAX_PENDING_FLUSHES) {
-        await Promise.race([this.queue.onSizeLessThan(this.cfg.MAX_PENDING_FLUSHES), sleep(1_000)]);
+        await Promise.race([new Promise((resolve) => this.queue.once('next', resolve)), sleep(1_000)]);
         await heartbeat().catch(() => undefined);
       }
     } finally {
@@ -317,7 +329,7 @@ export class Pipeline {
     }
   }
 
-  private async flush(batch: Batch): Promise<void> {
+  private async flush(batch: Batch, previousDone: Promise<void>): Promise<void> {
     this.queuedRows += batch.rows;
     try {
       for (let attempt = 0; !batch.isEmpty; attempt++) {
@@ -325,13 +337,13 @@ export class Pipeline {
         try {
           const result = await this.sink.write(batch, {
             groupId: this.cfg.KAFKA_GROUP_ID,
+            previousDone,
             deadLetter: (rows) => this.dlq.send(rows.map(rejectedToDeadLetter)),
           });
           end();
           this.dbHealthy = true;
-          this.recordCommitted(batch, result.rowsByTable, result.bytesByTable);
+          this.recordCommitted(batch, result);
           await this.source.commit([...batch.offsets.values()]);
-          if (batch.touched.size > 0) this.bars?.ticksCommitted([...batch.touched.values()]);
           return;
         } catch (err) {
           const kind = classifyError(err);
@@ -358,9 +370,13 @@ export class Pipeline {
     }
   }
 
-  private recordCommitted(batch: Batch, rows: Record<string, number>, bytes: Record<string, number>): void {
-    for (const [table, n] of Object.entries(rows)) if (n > 0) this.metrics.rowsWritten.inc({ table }, n);
-    for (const [table, n] of Object.entries(bytes)) if (n > 0) this.metrics.bytesWritten.inc({ table }, n);
+  private recordCommitted(batch: Batch, result: WriteResult): void {
+    for (const [table, n] of Object.entries(result.rowsByTable))
+      if (n > 0) this.metrics.rowsWritten.inc({ table }, n);
+    for (const [table, n] of Object.entries(result.bytesByTable))
+      if (n > 0) this.metrics.bytesWritten.inc({ table }, n);
+    for (const [timeframe, n] of Object.entries(result.barsByTimeframe))
+      if (n > 0) this.metrics.barsUpserted.inc({ timeframe }, n);
     this.metrics.batchRows.observe(batch.rows);
     const now = Date.now();
     for (const ts of batch.messageTimestamps) this.metrics.e2eLatency.observe((now - ts) / 1000);
@@ -380,10 +396,10 @@ export class Pipeline {
     if (this.stopping) return;
     this.stopping = true;
     this.source.pauseAll();
+    await this.source.handled();
     while (this.activeHandles > 0) await sleep(10);
     this.closeBatch();
     await this.queue.onIdle();
-    await this.bars?.stop();
     await this.source.stop();
     await this.producer.disconnect();
     clearInterval(this.healthTimer);

@@ -28,18 +28,23 @@ with spans as (
    group by symbol
 ), computed as (${computed})
 insert into data_capture.ohlcv_bars as b
-       (bar_time, symbol, timeframe, exchange, open, high, low, close, volume, trade_count, vwap, turnover)
-select bar_time, symbol, $8, exchange, open, high, low, close, volume, trade_count, turnover / nullif(volume, 0), turnover
+       (bar_time, symbol, timeframe, exchange, open, high, low, close, volume, trade_count, vwap, turnover,
+        open_time, open_tick_id, close_time, close_tick_id)
+select bar_time, symbol, $8, exchange, open, high, low, close, volume, trade_count, turnover / nullif(volume, 0), turnover,
+       open_time, open_tick_id, close_time, close_tick_id
   from computed
  order by bar_time, symbol
     on conflict (bar_time, symbol, timeframe) do update
    set exchange = excluded.exchange, open = excluded.open, high = excluded.high, low = excluded.low,
        close = excluded.close, volume = excluded.volume, trade_count = excluded.trade_count,
-       vwap = excluded.vwap, turnover = excluded.turnover
- where (b.exchange, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap, b.turnover)
+       vwap = excluded.vwap, turnover = excluded.turnover, open_time = excluded.open_time,
+       open_tick_id = excluded.open_tick_id, close_time = excluded.close_time, close_tick_id = excluded.close_tick_id
+ where (b.exchange, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap, b.turnover,
+        b.open_time, b.open_tick_id, b.close_time, b.close_tick_id)
        is distinct from
        (excluded.exchange, excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume,
-        excluded.trade_count, excluded.vwap, excluded.turnover)`;
+        excluded.trade_count, excluded.vwap, excluded.turnover,
+        excluded.open_time, excluded.open_tick_id, excluded.close_time, excluded.close_tick_id)`;
 }
 
 /** 1m bars from the ticks; ties on tick_time are broken by id, so open and close are deterministic. */
@@ -53,7 +58,11 @@ const FROM_TICKS = upsertSql(`
          last(t.price, row(t.tick_time, t.id)) as close,
          sum(t.volume) as volume,
          count(*) as trade_count,
-         sum(t.price * t.volume) as turnover
+         sum(t.price * t.volume) as turnover,
+         min(t.tick_time) as open_time,
+         first(t.id, row(t.tick_time, t.id)) as open_tick_id,
+         max(t.tick_time) as close_time,
+         last(t.id, row(t.tick_time, t.id)) as close_tick_id
     from touched x
    cross join lateral (
          select * from data_capture.market_ticks m
@@ -78,7 +87,11 @@ const FROM_1M_BARS = upsertSql(`
          last(m.close, m.bar_time) as close,
          sum(m.volume) as volume,
          sum(m.trade_count) as trade_count,
-         sum(m.turnover) as turnover
+         sum(m.turnover) as turnover,
+         min(m.open_time) as open_time,
+         first(m.open_tick_id, m.bar_time) as open_tick_id,
+         max(m.close_time) as close_time,
+         last(m.close_tick_id, m.bar_time) as close_tick_id
     from touched x
    cross join lateral (
          select * from data_capture.ohlcv_bars o
@@ -102,35 +115,17 @@ export type UpsertCounts = Record<Timeframe, number>;
  *
  * Concurrency: the transaction first takes a transaction-scoped advisory lock per symbol (in key
  * order, so two builders cannot deadlock), and only then runs the upserts. Under READ COMMITTED each
- * upsert reads a snapshot taken after the lock was granted, i.e. after every earlier builder of
- * the same symbol committed. The builder notified of a tick commit locks after that commit, so
- * whoever writes a symbol's bars last has seen every committed tick: the last writer writes the truth.
+ * upsert reads a snapshot taken after the lock was granted, i.e. after every earlier writer of
+ * the same symbol's bars committed: whoever writes a symbol's bars last has seen every committed tick.
  */
 export async function recomputeBars(
   client: pg.ClientBase,
   spans: readonly TouchedSpan[],
   timeZone: string,
 ): Promise<UpsertCounts> {
-  const counts = Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
-  if (spans.length === 0) return counts;
-  const symbols = [...new Set(spans.map((s) => s.symbol))];
-  const minFrom = Math.min(...spans.map((s) => s.fromUs));
-  const maxTo = Math.max(...spans.map((s) => s.toUs));
-  const params = [spans.map((s) => s.symbol), spans.map((s) => s.fromUs), spans.map((s) => s.toUs)];
   await client.query('begin isolation level read committed');
   try {
-    await client.query(LOCK_SQL, [LOCK_NAMESPACE, symbols]);
-    for (const tf of TIMEFRAMES) {
-      const r = await client.query(tf.name === '1m' ? FROM_TICKS : FROM_1M_BARS, [
-        ...params,
-        tf.interval,
-        usToIso(minFrom - tf.widthUs - slackUs(tf.widthUs)),
-        usToIso(maxTo + tf.widthUs + slackUs(tf.widthUs) + 1000),
-        timeZone,
-        tf.name,
-      ]);
-      counts[tf.name] = r.rowCount ?? 0;
-    }
+    const counts = await recomputeBarsInTransaction(client, spans, timeZone);
     await client.query('commit');
     return counts;
   } catch (err) {
@@ -139,7 +134,40 @@ export async function recomputeBars(
   }
 }
 
+/** The same inside the caller's transaction (the flush's, when it had to isolate rejected rows). */
+export async function recomputeBarsInTransaction(
+  client: pg.ClientBase,
+  spans: readonly TouchedSpan[],
+  timeZone: string,
+): Promise<UpsertCounts> {
+  const counts = emptyCounts();
+  if (spans.length === 0) return counts;
+  const minFrom = Math.min(...spans.map((s) => s.fromUs));
+  const maxTo = Math.max(...spans.map((s) => s.toUs));
+  const params = [spans.map((s) => s.symbol), spans.map((s) => s.fromUs), spans.map((s) => s.toUs)];
+  await lockSymbols(client, spans);
+  for (const tf of TIMEFRAMES) {
+    const r = await client.query(tf.name === '1m' ? FROM_TICKS : FROM_1M_BARS, [
+      ...params,
+      tf.interval,
+      usToIso(minFrom - tf.widthUs - slackUs(tf.widthUs)),
+      usToIso(maxTo + tf.widthUs + slackUs(tf.widthUs) + 1000),
+      timeZone,
+      tf.name,
+    ]);
+    counts[tf.name] = r.rowCount ?? 0;
+  }
+  return counts;
+}
+
+export const emptyCounts = () => Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
+
+/** Serialises the bar writers of a symbol until the transaction ends (merge and recompute alike). */
+export async function lockSymbols(client: pg.ClientBase, spans: readonly TouchedSpan[]): Promise<void> {
+  await client.query(LOCK_SQL, [LOCK_NAMESPACE, [...new Set(spans.map((s) => s.symbol))]]);
+}
+
 /** An ISO instant for a bound that needs no microsecond precision (it has slack). */
-function usToIso(us: number): string {
+export function usToIso(us: number): string {
   return new Date(Math.floor(us / 1000)).toISOString();
 }

@@ -41,6 +41,11 @@ export class KafkaSource {
   private readonly starts = new Map<string, bigint>();
   private running = false;
   private stopped = false;
+  /** Bumped on every (re)join: a batch handed over in an older generation is dropped, not handled. */
+  private generation = 0;
+  /** The batch handed over last, still being handled; the next one waits for it. */
+  private inFlight: Promise<void> = Promise.resolve();
+  private handleError: unknown;
 
   constructor(
     private readonly kafka: Kafka,
@@ -67,6 +72,7 @@ export class KafkaSource {
     consumer.on(GROUP_JOIN, (e) => {
       // Also after kafkajs restarted the consumer on its own (a crash with restart: true).
       this.running = true;
+      this.generation++;
       this.starts.clear();
       this.handlers?.rebalanced();
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
@@ -123,6 +129,9 @@ export class KafkaSource {
     const { topic, partition } = batch;
     const last = batch.messages[batch.messages.length - 1];
     if (!last) return;
+    await this.inFlight;
+    this.rethrowHandleError();
+    if (!isRunning() || isStale()) return;
     this.metrics.consumerLag.set(
       { topic, partition: String(partition) },
       Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n),
@@ -160,10 +169,32 @@ export class KafkaSource {
     }
     if (messages.length > 0) {
       this.metrics.messagesConsumed.inc({ topic }, messages.length);
-      await handlers.handle(topic, partition, messages, heartbeat);
+      const generation = this.generation;
+      // Handled after this returns, so kafkajs already fetches the next batches while this one is
+      // decoded (its fetcher waits for eachBatch to return before it fetches again).
+      this.inFlight = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() =>
+          generation === this.generation ? handlers.handle(topic, partition, messages, heartbeat) : undefined,
+        )
+        .catch((err: unknown) => {
+          this.handleError = err;
+        });
     }
     if (!isStale()) resolveOffset(last.offset);
     await heartbeat();
+  }
+
+  /** A failure of the batch handled in the background surfaces in kafkajs's next eachBatch, as if thrown there. */
+  private rethrowHandleError(): void {
+    const err = this.handleError;
+    if (err === undefined) return;
+    this.handleError = undefined;
+    throw err;
+  }
+
+  /** Resolves once the batch handed over last has been handled (stop waits for it before flushing). */
+  handled(): Promise<void> {
+    return this.inFlight;
   }
 
   /** Advisory commit to Kafka after the database commit, so lag tools see progress. */

@@ -100,15 +100,10 @@ export function createMetrics() {
       labelNames: ['timeframe'],
       registers: [registry],
     }),
-    barRecomputeDuration: new Histogram({
-      name: 'tick_ingest_bar_recompute_duration_seconds',
-      help: 'Time to recompute the bars a flush touched',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    }),
-    barLag: new Gauge({
-      name: 'tick_ingest_bar_lag_seconds',
-      help: 'Newest committed tick time minus newest tick time reflected in bars',
+    barWriteDuration: new Histogram({
+      name: 'tick_ingest_bar_write_duration_seconds',
+      help: 'Time the bar step takes inside a flush transaction (all timeframes)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
     partitionsOwned: new Gauge({

@@ -30,7 +30,7 @@ export interface PartitionOffset {
   epoch: string;
 }
 
-/** For the bar builder: the time span a batch's ticks cover, per symbol and exchange. */
+/** For the bars: the time span a batch's ticks cover, per symbol and minute. */
 export interface TouchedSpan {
   symbol: string;
   exchange: string;
@@ -47,7 +47,8 @@ export class Batch {
     profitdll_callbacks: { lines: [], sources: [], bytes: 0 },
   };
   readonly offsets = new Map<string, PartitionOffset>();
-  readonly touched = new Map<string, TouchedSpan>();
+  /** Per symbol, per minute since the epoch: a late tick adds its own minute, not the hours between. */
+  readonly touched = new Map<string, Map<number, TouchedSpan>>();
   /** Kafka timestamps of the messages, for the end-to-end latency histogram. */
   readonly messageTimestamps: number[] = [];
   rows = 0;
@@ -65,13 +66,25 @@ export class Batch {
   }
 
   touch(symbol: string, exchange: string, timeUs: number): void {
-    const key = `${symbol}\u0000${exchange}`;
-    const span = this.touched.get(key);
-    if (!span) this.touched.set(key, { symbol, exchange, fromUs: timeUs, toUs: timeUs });
+    let minutes = this.touched.get(symbol);
+    if (!minutes) {
+      minutes = new Map();
+      this.touched.set(symbol, minutes);
+    }
+    const minute = Math.floor(timeUs / 60_000_000);
+    const span = minutes.get(minute);
+    if (!span) minutes.set(minute, { symbol, exchange, fromUs: timeUs, toUs: timeUs });
     else {
       if (timeUs < span.fromUs) span.fromUs = timeUs;
       if (timeUs > span.toUs) span.toUs = timeUs;
     }
+  }
+
+  /** The touched spans, one per symbol and minute. */
+  spans(): TouchedSpan[] {
+    const out: TouchedSpan[] = [];
+    for (const minutes of this.touched.values()) for (const span of minutes.values()) out.push(span);
+    return out;
   }
 
   /** Record that messages up to `lastOffset` were handled (stored or dead-lettered): the partition moves on. */
@@ -96,7 +109,7 @@ export class Batch {
       into.bytes += from.bytes;
     }
     for (const [k, o] of other.offsets) this.offsets.set(k, o);
-    for (const span of other.touched.values()) {
+    for (const span of other.spans()) {
       this.touch(span.symbol, span.exchange, span.fromUs);
       this.touch(span.symbol, span.exchange, span.toUs);
     }

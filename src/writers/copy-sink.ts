@@ -1,11 +1,10 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { withClient } from '../db.js';
 import { classifyError, errorMessage } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import { type Batch, type SourceRef, TABLES, type TableName } from './batch.js';
+import { type Batch, type SourceRef, TABLES, type TableName, type TouchedSpan } from './batch.js';
 import { BOOK_COLUMNS, CALLBACK_COLUMNS, TICK_COLUMNS } from './copy-format.js';
 import { advanceOffsets } from './offset-store.js';
 
@@ -30,24 +29,42 @@ export interface WriteResult {
   rowsByTable: Record<TableName, number>;
   bytesByTable: Record<TableName, number>;
   rejected: RejectedRow[];
+  /** Bars inserted or changed per timeframe (empty without a bar step). */
+  barsByTimeframe: Record<string, number>;
 }
+
+/**
+ * A step run inside the flush's transaction after the COPY, given the ticks' spans: the bars.
+ * `isolated`: some rows were written under savepoints (rejected rows were bisected out).
+ */
+export type BarStep = (
+  client: pg.ClientBase,
+  spans: readonly TouchedSpan[],
+  isolated: boolean,
+) => Promise<Record<string, number>>;
 
 /** What the sink needs from outside: whose offsets these are, and the dead-letter queue. */
 export interface SinkContext {
   groupId: string;
+  /**
+   * Resolves when the batch before this one has committed (or given up). The COPY runs before it,
+   * overlapping the previous flush; offsets, bars and the commit after it, so commits keep their order.
+   */
+  previousDone: Promise<void>;
   /** Must resolve only once the dead letters are acknowledged: the commit follows it. */
   deadLetter: (rows: RejectedRow[]) => Promise<void>;
 }
 
 /**
- * Writes one batch in one transaction: the offsets (fenced by epoch) and every table's rows by COPY.
- * Rows the database rejects are found by bisection under savepoints, dead-lettered before the
- * commit, and the rest of the batch lands.
+ * Writes one batch in one transaction: every table's rows by COPY, then (once the previous batch
+ * committed) the offsets, fenced by epoch, and the bars of its ticks. Rows the database rejects are found by bisection under savepoints,
+ * dead-lettered before the commit, and the rest of the batch lands.
  */
 export class CopySink {
   constructor(
     private readonly pool: pg.Pool,
     private readonly metrics: Metrics,
+    private readonly bars?: BarStep,
   ) {}
 
   async write(batch: Batch, ctx: SinkContext): Promise<WriteResult> {
@@ -65,7 +82,6 @@ export class CopySink {
     return withClient(this.pool, async (client) => {
       await client.query('begin');
       try {
-        await advanceOffsets(client, ctx.groupId, [...batch.offsets.values()]);
         const rejected: RejectedRow[] = [];
         const rowsByTable = {} as Record<TableName, number>;
         const bytesByTable = {} as Record<TableName, number>;
@@ -82,9 +98,13 @@ export class CopySink {
             await this.copy(client, table, lines);
           }
         }
+        await ctx.previousDone;
+        await advanceOffsets(client, ctx.groupId, [...batch.offsets.values()]);
+        const spans = this.bars && rowsByTable.market_ticks > 0 ? batch.spans() : [];
+        const barsByTimeframe = spans.length > 0 && this.bars ? await this.bars(client, spans, isolate) : {};
         if (rejected.length > 0) await ctx.deadLetter(rejected);
         await client.query('commit');
-        return { rowsByTable, bytesByTable, rejected };
+        return { rowsByTable, bytesByTable, rejected, barsByTimeframe };
       } catch (err) {
         // The first error is the one that matters; a failing rollback only says the connection is gone.
         await client.query('rollback').catch(() => undefined);
@@ -95,7 +115,12 @@ export class CopySink {
 
   private async copy(client: pg.PoolClient, table: TableName, lines: readonly string[]): Promise<void> {
     const end = this.metrics.copyDuration.startTimer({ table });
-    await pipeline(Readable.from(chunks(lines)), client.query(copyFrom(COPY_SQL[table])));
+    const stream = client.query(copyFrom(COPY_SQL[table]));
+    // Written all at once, not chunk by chunk on 'drain': between two event-loop turns (which a busy
+    // decoder makes long) the socket can then take as much as the kernel accepts, not one chunk.
+    for (const chunk of chunks(lines)) stream.write(chunk);
+    stream.end();
+    await finished(stream);
     end();
   }
 

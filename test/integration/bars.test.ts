@@ -1,14 +1,12 @@
 import pg from 'pg';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BarBuilder, rebuildBars, TIMEFRAMES } from '../../src/bars/index.js';
+import { barStep, rebuildBars, TIMEFRAMES } from '../../src/bars/index.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { migrate } from '../../src/schema/index.js';
 import type { TouchedSpan } from '../../src/writers/batch.js';
 import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
 
 const SP = 'America/Sao_Paulo';
-const log = pino({ level: 'silent' });
 
 /**
  * The reference: each timeframe recomputed straight from market_ticks, written differently from
@@ -35,40 +33,68 @@ select coalesce(r.symbol, b.symbol) as symbol, coalesce(r.bar_time, b.bar_time) 
     or abs(r.vwap - b.vwap) > $3 or (r.vwap is null) <> (b.vwap is null)
  limit 5`;
 
-/** Ticks for [start, start + count * stepUs), µs timestamps; `tiesOf` ticks share each tick_time. */
-async function insertTicks(
+/**
+ * Ticks g in [from, to) of the series starting at `startIso`, one every `stepUs` (`tiesOf` ticks
+ * share each tick_time), written the way a flush writes them: in one transaction that then merges
+ * its own ticks into the bars (mergeBars), or recomputes them (barStep isolated) when `isolated`.
+ */
+async function flushTicks(
   db: pg.Pool,
-  symbol: string,
-  startIso: string,
-  count: number,
-  stepUs: number,
-  tiesOf = 1,
+  t: { symbol: string; startIso: string; stepUs: number; tiesOf?: number },
+  from: number,
+  to: number,
+  isolated = false,
 ): Promise<void> {
-  await db.query(
-    `insert into data_capture.market_ticks (symbol, exchange, price, volume, aggressor, tick_time)
-     select $1, 'B3', round((20 + 5 * random())::numeric, 8), 1 + floor(random() * 500),
-            (array['BUY', 'SELL', 'NEUTRAL'])[1 + floor(random() * 3)::int],
-            $2::timestamptz + (floor(g / $5::int) * $4::bigint + 17) * interval '1 microsecond'
-       from generate_series(0, $3::int - 1) as g`,
-    [symbol, startIso, count, stepUs, tiesOf],
-  );
+  const client = await db.connect();
+  try {
+    await client.query('begin');
+    await client.query(
+      `insert into data_capture.market_ticks (symbol, exchange, price, volume, aggressor, tick_time)
+       select $1, 'B3', round((20 + 5 * random())::numeric, 8), 1 + floor(random() * 500),
+              (array['BUY', 'SELL', 'NEUTRAL'])[1 + floor(random() * 3)::int],
+              $2::timestamptz + (floor(g / $6::int) * $5::bigint + 17) * interval '1 microsecond'
+         from generate_series($3::int, $4::int - 1) as g`,
+      [t.symbol, t.startIso, from, to, t.stepUs, t.tiesOf ?? 1],
+    );
+    await mergeOwnTicks(client, isolated);
+    await client.query('commit');
+  } catch (err) {
+    await client.query('rollback');
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
-/** What the worker would report: one span per symbol per `flushUs` slice of the ticks. */
-async function spansOf(db: pg.Pool, flushUs: number, where = 'true'): Promise<TouchedSpan[]> {
-  const { rows } = await db.query<{ symbol: string; exchange: string; from_us: string; to_us: string }>(
-    `select symbol, exchange, (extract(epoch from min(tick_time)) * 1e6)::bigint::text as from_us,
+/** The bar step of a flush for the ticks this transaction wrote, spans per symbol and minute as Batch.spans() gives them. */
+async function mergeOwnTicks(client: pg.PoolClient, isolated = false): Promise<void> {
+  const { rows } = await client.query<{ symbol: string; from_us: string; to_us: string }>(
+    `select symbol, (extract(epoch from min(tick_time)) * 1e6)::bigint::text as from_us,
             (extract(epoch from max(tick_time)) * 1e6)::bigint::text as to_us
-       from data_capture.market_ticks where ${where}
-      group by symbol, exchange, floor(extract(epoch from tick_time) * 1e6 / $1) order by 3`,
-    [flushUs],
+       from data_capture.market_ticks where xmin = pg_current_xact_id()::xid
+      group by symbol, floor(extract(epoch from tick_time) / 60)`,
   );
-  return rows.map((r) => ({
+  const spans: TouchedSpan[] = rows.map((r) => ({
     symbol: r.symbol,
-    exchange: r.exchange,
+    exchange: 'B3',
     fromUs: Number(r.from_us),
     toUs: Number(r.to_us),
   }));
+  const counts = await barStep(SP, metrics)(client, spans, isolated);
+  for (const [timeframe, n] of Object.entries(counts)) metrics.barsUpserted.inc({ timeframe }, n);
+}
+
+/** `count` ticks in flushes of varying size (1 to ~1900 rows), oldest first, as a live feed arrives. */
+async function flushInSlices(
+  db: pg.Pool,
+  t: { symbol: string; startIso: string; stepUs: number; tiesOf?: number },
+  count: number,
+): Promise<void> {
+  for (let from = 0, k = 0; from < count; k++) {
+    const to = Math.min(count, from + 1 + ((k * 733) % 1900));
+    await flushTicks(db, t, from, to);
+    from = to;
+  }
 }
 
 async function expectBarsEqualTicks(db: pg.Pool): Promise<void> {
@@ -78,11 +104,6 @@ async function expectBarsEqualTicks(db: pg.Pool): Promise<void> {
   }
 }
 
-async function build(builder: BarBuilder, spans: TouchedSpan[]): Promise<void> {
-  for (let i = 0; i < spans.length; i += 7) builder.ticksCommitted(spans.slice(i, i + 7));
-  await builder.idle();
-}
-
 const barVersions = (db: pg.Pool) =>
   db
     .query(
@@ -90,39 +111,43 @@ const barVersions = (db: pg.Pool) =>
     )
     .then((r) => r.rows);
 
-describe('bar builder on the real stack', () => {
+const metrics = createMetrics();
+
+describe('bars merged in the flush transaction, on the real stack', () => {
   let fresh: FreshDatabase;
   let db: pg.Pool;
-  const metrics = createMetrics();
-  let builder: BarBuilder;
 
   beforeAll(async () => {
     fresh = await freshDatabase('bars');
     await migrate(fresh.url);
     db = new pg.Pool({ connectionString: fresh.url, max: 4 });
     await db.query('select setseed(0.42)');
-    // 34 hours from 2024-03-04 10:00Z (07:00 in São Paulo): three local days, every timeframe.
-    await insertTicks(db, 'PETR4', '2024-03-04T10:00:00Z', 6000, 20_400_123);
-    await insertTicks(db, 'VALE3', '2024-03-04T10:00:30Z', 3000, 40_800_777);
-    await insertTicks(db, 'TIES3', '2024-03-04T11:00:00Z', 6000, 31_000_001, 3);
-    builder = new BarBuilder(db, { timeZone: SP }, metrics, log);
   });
 
   afterAll(async () => {
-    await builder?.stop();
     await db?.end();
     await fresh?.drop();
   });
 
-  it('builds every timeframe equal to a recomputation from market_ticks, one bar per bucket with ticks', async () => {
-    await build(builder, await spansOf(db, 200_000 * 60));
+  it('builds every timeframe equal to a recomputation from market_ticks, flush by flush', async () => {
+    // 34 hours from 2024-03-04 10:00Z (07:00 in São Paulo): three local days, every timeframe.
+    await flushInSlices(db, { symbol: 'PETR4', startIso: '2024-03-04T10:00:00Z', stepUs: 20_400_123 }, 6000);
+    await flushInSlices(db, { symbol: 'VALE3', startIso: '2024-03-04T10:00:30Z', stepUs: 40_800_777 }, 3000);
+    // Three ticks per tick_time, and flush boundaries inside a group of ties: open and close follow ids.
+    await flushInSlices(
+      db,
+      { symbol: 'TIES3', startIso: '2024-03-04T11:00:00Z', stepUs: 31_000_001, tiesOf: 3 },
+      6000,
+    );
     await expectBarsEqualTicks(db);
     const { rows } = await db.query(
       `select timeframe, count(*)::int as n from data_capture.ohlcv_bars group by 1 order by 1`,
     );
     expect(rows.length).toBe(6);
     expect((await metrics.barsUpserted.get()).values.reduce((n, v) => n + v.value, 0)).toBeGreaterThan(1000);
-    expect((await metrics.barLag.get()).values[0]?.value).toBe(0);
+    expect(
+      (await metrics.barWriteDuration.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value,
+    ).toBeGreaterThan(10);
   });
 
   it('aligns buckets in São Paulo time: 1d at 03:00Z, 4h at local 00/04/08/...', async () => {
@@ -136,49 +161,75 @@ describe('bar builder on the real stack', () => {
     ]);
   });
 
-  it('repairs old buckets after late ticks hours old', async () => {
-    const before = await db.query(`select max(id) as id from data_capture.market_ticks`);
-    await db.query(
-      `insert into data_capture.market_ticks (symbol, exchange, price, volume, aggressor, tick_time) values
-         ('PETR4', 'B3', 99.12345678, 1000, 'BUY', '2024-03-04 12:00:00.000001+00'),
-         ('PETR4', 'B3', 0.5, 7, 'SELL', '2024-03-04 13:59:59.999999+00'),
-         ('VALE3', 'B3', 18.25, 3, 'BUY', '2024-03-04 10:00:00.5+00'),
-         ('TIES3', 'B3', 77, 5, 'BUY', '2024-03-05 02:59:59.999999+00')`,
-    );
-    const late = await spansOf(db, 3_600_000_000, `id > ${before.rows[0].id}`);
-    await build(builder, late);
+  it('merges late ticks hours old into their old buckets, in one flush with live ones', async () => {
+    const client = await db.connect();
+    try {
+      await client.query('begin');
+      await client.query(
+        `insert into data_capture.market_ticks (symbol, exchange, price, volume, aggressor, tick_time) values
+           ('PETR4', 'B3', 99.12345678, 1000, 'BUY', '2024-03-04 12:00:00.000001+00'),
+           ('PETR4', 'B3', 0.5, 7, 'SELL', '2024-03-04 13:59:59.999999+00'),
+           ('PETR4', 'B3', 21, 3, 'BUY', '2024-03-05 19:59:00+00'),
+           ('VALE3', 'B3', 18.25, 3, 'BUY', '2024-03-04 10:00:00.5+00'),
+           ('TIES3', 'B3', 77, 5, 'BUY', '2024-03-05 02:59:59.999999+00')`,
+      );
+      await mergeOwnTicks(client);
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
     await expectBarsEqualTicks(db);
     const { rows } = await db.query(
-      `select high from data_capture.ohlcv_bars where symbol = 'PETR4' and timeframe = '1d'
+      `select high, open from data_capture.ohlcv_bars where symbol = 'VALE3' and timeframe = '1d'
         and bar_time = '2024-03-04 03:00+00'`,
     );
-    expect(rows[0].high).toBe('99.12345678');
+    expect(rows[0]).toEqual({ high: expect.any(String), open: '18.25000000' });
   });
 
-  it('replaying the same spans writes nothing', async () => {
+  it('the recompute (`tick-ingest bars`) over merged bars finds nothing to change', async () => {
     const versions = await barVersions(db);
-    const upserted = async () => (await metrics.barsUpserted.get()).values.reduce((n, v) => n + v.value, 0);
-    const count = await upserted();
-    await build(builder, await spansOf(db, 200_000 * 60));
+    const counts = await rebuildBars(db, {}, SP);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
     expect(await barVersions(db)).toEqual(versions);
-    expect(await upserted()).toBe(count);
   });
 
-  it('two builders on two pools building the same spans at once agree with the ticks', async () => {
-    await db.query(`delete from data_capture.ohlcv_bars`);
-    const other = new pg.Pool({ connectionString: fresh.url, max: 2 });
-    const second = new BarBuilder(other, { timeZone: SP }, createMetrics(), log);
+  it('concurrent flushes of the same symbols on two connections merge without losing a tick', async () => {
+    const day = { startIso: '2024-03-06T13:00:00Z', stepUs: 997_001 };
+    await Promise.all([
+      flushInSlices(db, { symbol: 'PETR4', ...day }, 2500),
+      flushInSlices(db, { symbol: 'PETR4', ...day, stepUs: 1_003_003 }, 2500),
+      flushInSlices(db, { symbol: 'TIES3', ...day, tiesOf: 2 }, 2500),
+      flushInSlices(db, { symbol: 'TIES3', ...day, stepUs: 501_007 }, 2500),
+    ]);
+    await expectBarsEqualTicks(db);
+  });
+
+  it('a flush that isolated rejected rows (savepoints) recomputes its buckets instead, equally exact', async () => {
+    await flushTicks(db, { symbol: 'ISOL3', startIso: '2024-03-06T14:00:00Z', stepUs: 3_000_001 }, 0, 700);
+    const client = await db.connect();
     try {
-      const spans = await spansOf(db, 1_800_000_000);
-      const moreTicks = insertTicks(db, 'VALE3', '2024-03-05T12:00:00.25Z', 500, 1_000_003);
-      await Promise.all([build(builder, spans), build(second, [...spans].reverse()), moreTicks]);
-      // The writer of the new ticks notifies after its commit, as the worker does.
-      await build(second, await spansOf(db, 1_800_000_000, `tick_time >= '2024-03-05 12:00+00'`));
-      await expectBarsEqualTicks(db);
+      await client.query('begin');
+      await client.query('savepoint isolate');
+      await client.query(
+        `insert into data_capture.market_ticks (symbol, exchange, price, volume, aggressor, tick_time)
+         select 'ISOL3', 'B3', 30 + g, 10, 'BUY', '2024-03-06 14:10:00+00'::timestamptz + g * interval '1 s'
+           from generate_series(1, 50) as g`,
+      );
+      await client.query('release savepoint isolate');
+      const spans: TouchedSpan[] = [
+        {
+          symbol: 'ISOL3',
+          exchange: 'B3',
+          fromUs: Date.parse('2024-03-06T14:10:01Z') * 1000,
+          toUs: Date.parse('2024-03-06T14:10:50Z') * 1000,
+        },
+      ];
+      await barStep(SP, metrics)(client, spans, true);
+      await client.query('commit');
     } finally {
-      await second.stop();
-      await other.end();
+      client.release();
     }
+    await expectBarsEqualTicks(db);
   });
 
   it('`tick-ingest bars` rebuilds a deleted range from the ticks', async () => {

@@ -44,7 +44,6 @@ describe('Prometheus files pass promtool', () => {
       'TickIngestNoRowsWritten',
       'TickIngestDeadLetterRate',
       'TickIngestE2ELatencyHigh',
-      'TickIngestBarsLagging',
     ]);
   });
 

@@ -77,6 +77,7 @@ describe('Batch', () => {
     b.addRow('profitdll_callbacks', 'c\n', src('c', 0, 0));
     b.touch('PETR4', 'B3', 50);
     b.touch('VALE3', 'B3', 70);
+    b.touch('VALE3', 'B3', 3 * 3_600_000_000 + 5); // a tick hours later: its own minute, not the hours between
     b.advance('t', 1, '0', '3');
     b.messageTimestamps.push(5, 6);
     a.absorb(b);
@@ -84,9 +85,10 @@ describe('Batch', () => {
     expect(a.bytes).toBe(6);
     expect(a.tables.market_ticks.lines).toEqual(['a\n', 'b\n']);
     expect(a.tables.profitdll_callbacks.lines).toEqual(['c\n']);
-    expect([...a.touched.values()]).toEqual([
+    expect(a.spans()).toEqual([
       { symbol: 'PETR4', exchange: 'B3', fromUs: 50, toUs: 100 },
       { symbol: 'VALE3', exchange: 'B3', fromUs: 70, toUs: 70 },
+      { symbol: 'VALE3', exchange: 'B3', fromUs: 3 * 3_600_000_000 + 5, toUs: 3 * 3_600_000_000 + 5 },
     ]);
     expect(a.messageTimestamps).toEqual([5, 6]);
     expect(a.offsets.size).toBe(1);
