@@ -84,7 +84,10 @@ export const ENV = {
     schema: int(0, 86_400_000).default(300_000),
     doc: 'reject timestamps further than this in the future',
   },
-  BARS_ENABLED: { schema: bool.default(true), doc: 'maintain ohlcv_bars after each flush' },
+  BARS_ENABLED: {
+    schema: bool.default(true),
+    doc: "merge each flush's ticks into ohlcv_bars, in the flush transaction",
+  },
   SHUTDOWN_TIMEOUT_MS: {
     schema: int(1000, 600_000).default(15_000),
     doc: 'longest a graceful shutdown may take',

@@ -127,7 +127,7 @@ export class Pipeline {
     this.sink = new CopySink(
       this.pool,
       this.metrics,
-      cfg.BARS_ENABLED ? barStep(cfg.EXCHANGE_TIME_ZONE, this.metrics) : undefined,
+      cfg.BARS_ENABLED ? barStep(cfg.EXCHANGE_TIME_ZONE, this.metrics, log) : undefined,
     );
     this.buffer = new BatchBuffer({
       maxRows: cfg.FLUSH_ROWS,

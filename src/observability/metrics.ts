@@ -63,7 +63,7 @@ export function createMetrics() {
     }),
     flushErrors: new Counter({
       name: 'tick_ingest_flush_errors_total',
-      help: 'Failed flush attempts, by kind (retriable, data, fenced)',
+      help: 'Failed flush attempts, by kind (retriable, data, fenced; bars: bars given up, ticks written)',
       labelNames: ['kind'],
       registers: [registry],
     }),

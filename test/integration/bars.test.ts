@@ -1,9 +1,13 @@
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barStep, rebuildBars, TIMEFRAMES } from '../../src/bars/index.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { migrate } from '../../src/schema/index.js';
-import type { TouchedSpan } from '../../src/writers/batch.js';
+import { Batch, type TouchedSpan } from '../../src/writers/batch.js';
+import { tickLine } from '../../src/writers/copy-format.js';
+import { CopySink } from '../../src/writers/copy-sink.js';
+import { claimPartition } from '../../src/writers/offset-store.js';
 import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
 
 const SP = 'America/Sao_Paulo';
@@ -80,7 +84,7 @@ async function mergeOwnTicks(client: pg.PoolClient, isolated = false): Promise<v
     fromUs: Number(r.from_us),
     toUs: Number(r.to_us),
   }));
-  const counts = await barStep(SP, metrics)(client, spans, isolated);
+  const counts = await barStep(SP, metrics, log)(client, spans, isolated);
   for (const [timeframe, n] of Object.entries(counts)) metrics.barsUpserted.inc({ timeframe }, n);
 }
 
@@ -112,6 +116,7 @@ const barVersions = (db: pg.Pool) =>
     .then((r) => r.rows);
 
 const metrics = createMetrics();
+const log = pino({ level: 'silent' });
 
 describe('bars merged in the flush transaction, on the real stack', () => {
   let fresh: FreshDatabase;
@@ -197,7 +202,8 @@ describe('bars merged in the flush transaction, on the real stack', () => {
     const day = { startIso: '2024-03-06T13:00:00Z', stepUs: 997_001 };
     await Promise.all([
       flushInSlices(db, { symbol: 'PETR4', ...day }, 2500),
-      flushInSlices(db, { symbol: 'PETR4', ...day, stepUs: 1_003_003 }, 2500),
+      // Half a second apart: no two PETR4 ticks share a tick_time (the mv_tick_stats_1m test needs that).
+      flushInSlices(db, { symbol: 'PETR4', startIso: '2024-03-06T13:00:00.5Z', stepUs: 1_003_003 }, 2500),
       flushInSlices(db, { symbol: 'TIES3', ...day, tiesOf: 2 }, 2500),
       flushInSlices(db, { symbol: 'TIES3', ...day, stepUs: 501_007 }, 2500),
     ]);
@@ -224,11 +230,77 @@ describe('bars merged in the flush transaction, on the real stack', () => {
           toUs: Date.parse('2024-03-06T14:10:50Z') * 1000,
         },
       ];
-      await barStep(SP, metrics)(client, spans, true);
+      await barStep(SP, metrics, log)(client, spans, true);
       await client.query('commit');
     } finally {
       client.release();
     }
+    await expectBarsEqualTicks(db);
+  });
+
+  it('a flush whose bars hit a data error stores its ticks and gives the bars up, never wedging', async () => {
+    // A constraint the bars of one symbol violate: the merge fails, the sink redoes the batch
+    // isolated, and there the bar step gives up under a savepoint instead of failing the flush.
+    await db.query(
+      `alter table data_capture.ohlcv_bars add constraint test_no_bad_bars check (symbol <> 'BADB3')`,
+    );
+    try {
+      const claim = await claimPartition(db, 'bars-test', 'ticks', 0, '0', 'test');
+      const batch = new Batch(0);
+      for (const [k, symbol] of ['BADB3', 'GOOD3', 'BADB3'].entries()) {
+        const us = Date.parse('2024-03-07T14:00:00Z') * 1000 + k * 1_000_000;
+        const row = {
+          symbol,
+          exchange: 'B3',
+          price: '10.5',
+          volume: '100',
+          aggressor: 'BUY' as const,
+          tickTime: new Date(us / 1000).toISOString(),
+          tickTimeUs: us,
+          source: 'ProfitDLL',
+          tradeId: undefined,
+        };
+        batch.addRow('market_ticks', tickLine(row), {
+          topic: 'ticks',
+          partition: 0,
+          offset: String(k),
+          key: null,
+          value: Buffer.from('{}'),
+          timestampMs: 0,
+        });
+        batch.touch(symbol, 'B3', us);
+      }
+      batch.advance('ticks', 0, '2', claim.epoch);
+      const errors = async () =>
+        (await metrics.flushErrors.get()).values.find((v) => v.labels.kind === 'bars')?.value ?? 0;
+      const before = await errors();
+      const sink = new CopySink(db, metrics, barStep(SP, metrics, log));
+      const result = await sink.write(batch, {
+        groupId: 'bars-test',
+        previousDone: Promise.resolve(),
+        deadLetter: async () => undefined,
+      });
+      expect(result.rowsByTable.market_ticks).toBe(3);
+      expect(result.rejected).toEqual([]);
+      expect(await errors()).toBe(before + 1);
+      const { rows } = await db.query(
+        `select symbol, count(*)::int as n from data_capture.market_ticks
+          where tick_time >= '2024-03-07 14:00+00' and tick_time < '2024-03-07 14:01+00' group by 1 order by 1`,
+      );
+      expect(rows).toEqual([
+        { symbol: 'BADB3', n: 2 },
+        { symbol: 'GOOD3', n: 1 },
+      ]);
+      const offsets = await db.query(
+        `select next_offset::text from data_capture.ingest_offsets where group_id = 'bars-test'`,
+      );
+      expect(offsets.rows).toEqual([{ next_offset: '3' }]);
+    } finally {
+      await db.query(`alter table data_capture.ohlcv_bars drop constraint test_no_bad_bars`);
+    }
+    // The bars were given up for the whole batch (GOOD3 too): `tick-ingest bars` repairs them.
+    await rebuildBars(db, { symbol: 'GOOD3' }, SP);
+    await rebuildBars(db, { symbol: 'BADB3' }, SP);
     await expectBarsEqualTicks(db);
   });
 
