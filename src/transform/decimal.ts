@@ -68,13 +68,12 @@ export function parseDecimal(text: string): string | DecimalFailure {
 
   // Digits D = int digits followed by frac digits; the decimal point sits before index `point`.
   const total = intLen + fracLen;
-  const digitAt = (k: number) => text.charCodeAt(k < intLen ? intStart + k : fracStart + k - intLen);
   let first = 0;
-  while (first < total && digitAt(first) === ZERO) first++;
+  while (first < total && digitAt(text, intStart, intLen, fracStart, first) === ZERO) first++;
   if (first === total) return '0';
   if (negative) return NEGATIVE;
   let last = total - 1;
-  while (digitAt(last) === ZERO) last--;
+  while (digitAt(text, intStart, intLen, fracStart, last) === ZERO) last--;
   const point = intLen + exponent;
   if (point - first > MAX_INTEGER_DIGITS) return TOO_LARGE;
   if (last + 1 - point > MAX_SCALE) return TOO_PRECISE;
@@ -94,6 +93,11 @@ export function parseDecimal(text: string): string | DecimalFailure {
       out += k < first ? '0' : text[k < intLen ? intStart + k : fracStart + k - intLen];
   }
   return out;
+}
+
+/** Char code of digit `k` of D (int digits, then frac digits): a plain function, no closure per call. */
+function digitAt(text: string, intStart: number, intLen: number, fracStart: number, k: number): number {
+  return text.charCodeAt(k < intLen ? intStart + k : fracStart + k - intLen);
 }
 
 export const isDecimalFailure = (r: string | DecimalFailure): r is DecimalFailure => typeof r !== 'string';
