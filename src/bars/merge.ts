@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { TouchedSpan } from '../writers/batch.js';
-import { emptyCounts, lockSymbols, type UpsertCounts, usToIso } from './recompute.js';
+import { emptyCounts, lockSymbols, SPANS_CTE, type UpsertCounts, usToIso } from './recompute.js';
 import { TIMEFRAMES, type Timeframe } from './timeframes.js';
 
 const COARSE = TIMEFRAMES.filter((t) => t.name !== '1m');
@@ -16,12 +16,7 @@ const COARSE = TIMEFRAMES.filter((t) => t.name !== '1m');
  * Coarse deltas are built from the 1m deltas, as the recompute builds coarse bars from 1m bars.
  */
 const MERGE_SQL = `
-with spans as (
-  select s.symbol,
-         timestamptz 'epoch' + s.from_us * interval '1 microsecond' as from_t,
-         timestamptz 'epoch' + s.to_us * interval '1 microsecond' as to_t
-    from unnest($1::text[], $2::bigint[], $3::bigint[]) as s(symbol, from_us, to_us)
-), ticks as (
+with ${SPANS_CTE}, ticks as (
   select m.symbol, m.exchange, m.price, m.volume, m.tick_time
     from spans x
    cross join lateral (

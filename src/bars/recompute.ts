@@ -12,14 +12,17 @@ const LOCK_NAMESPACE = 'tick-ingest bars';
  * outer bounds ($5, $6) let TimescaleDB exclude chunks at plan time; the lateral join keeps the
  * reads on the (symbol, time) indexes. An unchanged bar is not rewritten, so replays write nothing.
  */
-function upsertSql(computed: string): string {
-  return `
-with spans as (
+/** The spans ($1 symbols, $2 from_us, $3 to_us, epoch µs) as timestamptz ranges: shared by the recompute and the merge. */
+export const SPANS_CTE = `spans as (
   select s.symbol,
          timestamptz 'epoch' + s.from_us * interval '1 microsecond' as from_t,
          timestamptz 'epoch' + s.to_us * interval '1 microsecond' as to_t
     from unnest($1::text[], $2::bigint[], $3::bigint[]) as s(symbol, from_us, to_us)
-), touched as (
+)`;
+
+function upsertSql(computed: string): string {
+  return `
+with ${SPANS_CTE}, touched as (
   select symbol,
          unnest(range_agg(tstzrange(
            time_bucket($4::interval, from_t, $7),
