@@ -47,7 +47,7 @@ export const ENV = {
     doc: 'port of /metrics, /healthz, /readyz (0 = any free port)',
   },
   FLUSH_ROWS: {
-    schema: int(1, 1_000_000).default(6_000),
+    schema: int(1, 1_000_000).default(10_000),
     doc: 'flush a batch when it holds this many rows',
   },
   FLUSH_BYTES: {
@@ -59,8 +59,8 @@ export const ENV = {
     doc: 'flush a batch this long after its first row',
   },
   MAX_PENDING_FLUSHES: {
-    schema: int(1, 64).default(2),
-    doc: 'closed batches being written at once (each COPYs while the one before commits) before fetching pauses',
+    schema: int(1, 64).default(1),
+    doc: 'closed batches queued for the database (one is written at a time) before fetching pauses',
   },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -93,8 +93,6 @@ export class Pipeline {
   private activeHandles = 0;
   /** Rows in closed batches not yet committed. */
   private queuedRows = 0;
-  /** Settles when the newest closed batch has committed: the next one commits after it. */
-  private lastFlush: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly cfg: Config,
@@ -134,8 +132,9 @@ export class Pipeline {
       maxBytes: cfg.FLUSH_BYTES,
       maxAgeMs: cfg.FLUSH_INTERVAL_MS,
     });
-    // Closed batches all flush at once: each COPYs while the one before commits (see CopySink).
-    this.queue = new PQueue({ concurrency: cfg.MAX_PENDING_FLUSHES });
+    // One flush at a time: a second one overlapping it can hold a chunk its predecessor's retry
+    // needs while waiting for that predecessor to commit first, a deadlock PostgreSQL cannot see.
+    this.queue = new PQueue({ concurrency: 1 });
   }
 
   get ready(): boolean {
@@ -298,16 +297,12 @@ export class Pipeline {
     const batch = this.buffer.take();
     if (!batch) return;
     this.metrics.pendingFlushes.inc();
-    const previousDone = this.lastFlush;
-    const done = this.queue.add(() => this.flush(batch, previousDone));
-    this.lastFlush = done.then(
-      () => undefined,
-      () => undefined,
-    );
-    void done.finally(() => {
-      this.metrics.pendingFlushes.dec();
-      this.updateBufferGauge();
-    });
+    void this.queue
+      .add(() => this.flush(batch))
+      .finally(() => {
+        this.metrics.pendingFlushes.dec();
+        this.updateBufferGauge();
+      });
     this.updateBufferGauge();
   }
 
@@ -329,7 +324,7 @@ export class Pipeline {
     }
   }
 
-  private async flush(batch: Batch, previousDone: Promise<void>): Promise<void> {
+  private async flush(batch: Batch): Promise<void> {
     this.queuedRows += batch.rows;
     try {
       for (let attempt = 0; !batch.isEmpty; attempt++) {
@@ -337,7 +332,6 @@ export class Pipeline {
         try {
           const result = await this.sink.write(batch, {
             groupId: this.cfg.KAFKA_GROUP_ID,
-            previousDone,
             deadLetter: (rows) => this.dlq.send(rows.map(rejectedToDeadLetter)),
           });
           end();

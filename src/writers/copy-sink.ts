@@ -46,18 +46,13 @@ export type BarStep = (
 /** What the sink needs from outside: whose offsets these are, and the dead-letter queue. */
 export interface SinkContext {
   groupId: string;
-  /**
-   * Resolves when the batch before this one has committed (or given up). The COPY runs before it,
-   * overlapping the previous flush; offsets, bars and the commit after it, so commits keep their order.
-   */
-  previousDone: Promise<void>;
   /** Must resolve only once the dead letters are acknowledged: the commit follows it. */
   deadLetter: (rows: RejectedRow[]) => Promise<void>;
 }
 
 /**
- * Writes one batch in one transaction: every table's rows by COPY, then (once the previous batch
- * committed) the offsets, fenced by epoch, and the bars of its ticks. Rows the database rejects are found by bisection under savepoints,
+ * Writes one batch in one transaction: the offsets (fenced by epoch), every table's rows by COPY,
+ * then the bars of its ticks. Rows the database rejects are found by bisection under savepoints,
  * dead-lettered before the commit, and the rest of the batch lands.
  */
 export class CopySink {
@@ -82,6 +77,7 @@ export class CopySink {
     return withClient(this.pool, async (client) => {
       await client.query('begin');
       try {
+        await advanceOffsets(client, ctx.groupId, [...batch.offsets.values()]);
         const rejected: RejectedRow[] = [];
         const rowsByTable = {} as Record<TableName, number>;
         const bytesByTable = {} as Record<TableName, number>;
@@ -98,8 +94,6 @@ export class CopySink {
             await this.copy(client, table, lines);
           }
         }
-        await ctx.previousDone;
-        await advanceOffsets(client, ctx.groupId, [...batch.offsets.values()]);
         const spans = this.bars && rowsByTable.market_ticks > 0 ? batch.spans() : [];
         const barsByTimeframe = spans.length > 0 && this.bars ? await this.bars(client, spans, isolate) : {};
         if (rejected.length > 0) await ctx.deadLetter(rejected);

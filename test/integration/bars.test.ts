@@ -277,7 +277,6 @@ describe('bars merged in the flush transaction, on the real stack', () => {
       const sink = new CopySink(db, metrics, barStep(SP, metrics, log));
       const result = await sink.write(batch, {
         groupId: 'bars-test',
-        previousDone: Promise.resolve(),
         deadLetter: async () => undefined,
       });
       expect(result.rowsByTable.market_ticks).toBe(3);
