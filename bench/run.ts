@@ -370,9 +370,11 @@ async function main() {
     await sql(dbUrl.toString(), 'create extension if not exists timescaledb');
     await migrate(dbUrl.toString());
     const startUs = Date.now() * 1000 - 6 * 3600 * 1_000_000;
-    const feed = [...tickMessages(N, { startUs, stepUs: 20 })];
+    // Released once used (set to undefined): the steady runs must not share this process with a
+    // heap of a million messages, whose garbage collection would stall the producer and the poller.
+    let feed: { key: string; value: string }[] | undefined = [...tickMessages(N, { startUs, stepUs: 20 })];
     const ctx = { timeZone: 'America/Sao_Paulo', nowUs: Date.now() * 1000, futureWindowUs: 300_000_000 };
-    const lines = feed.map((m) => {
+    let lines: string[] | undefined = feed.map((m) => {
       const d = decodeTick(Buffer.from(m.value), ctx);
       if (!d.ok) throw new Error(`synthetic tick invalid: ${d.error.message}`);
       return tickLine(d.ticks[0] as NonNullable<(typeof d.ticks)[0]>);
@@ -382,9 +384,11 @@ async function main() {
     for (const t of ['book', 'callbacks', 'dlq']) await createTopic(`${runId}.${t}`, 1);
     const t0 = performance.now();
     await produceAll(topic, feed);
+    feed = undefined;
     log(`pre-produced ${N} ticks in ${Math.round(performance.now() - t0)} ms`);
 
     if (process.argv.includes('--steady-only')) {
+      lines = undefined;
       for (const st of STEADY) {
         const r = await steady(st.rate, st.seconds);
         log(`steady ${st.rate}/s: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms`);
@@ -399,6 +403,7 @@ async function main() {
     }
     const copy1 = await copyCeiling(lines, 1);
     const copy2 = await copyCeiling(lines, 2);
+    lines = undefined;
     log(`COPY ceiling: ${copy1} rows/s on 1 stream, ${copy2} on 2`);
     const consume = await kafkaConsumeCeiling(topic, N);
     log(`kafka consume ceiling: ${consume} msgs/s`);
