@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { TouchedSpan } from '../writers/batch.js';
-import { emptyCounts, lockSymbols, SPANS_CTE, type UpsertCounts, usToIso } from './recompute.js';
+import { emptyCounts, lockSymbols, SPANS_CTE, spanParams, type UpsertCounts, usToIso } from './recompute.js';
 import { TIMEFRAMES, type Timeframe } from './timeframes.js';
 
 const COARSE = TIMEFRAMES.filter((t) => t.name !== '1m');
@@ -99,16 +99,9 @@ export async function mergeBars(
   const counts = emptyCounts();
   if (spans.length === 0) return counts;
   await lockSymbols(client, spans);
-  let minFrom = Number.POSITIVE_INFINITY;
-  let maxTo = Number.NEGATIVE_INFINITY;
-  for (const s of spans) {
-    if (s.fromUs < minFrom) minFrom = s.fromUs;
-    if (s.toUs > maxTo) maxTo = s.toUs;
-  }
+  const { params, minFrom, maxTo } = spanParams(spans);
   const { rows } = await client.query<{ timeframe: Timeframe; n: number }>(MERGE_SQL, [
-    spans.map((s) => s.symbol),
-    spans.map((s) => s.fromUs),
-    spans.map((s) => s.toUs),
+    ...params,
     usToIso(minFrom - 1000),
     usToIso(maxTo + 1000),
     timeZone,

@@ -145,9 +145,7 @@ export async function recomputeBarsInTransaction(
 ): Promise<UpsertCounts> {
   const counts = emptyCounts();
   if (spans.length === 0) return counts;
-  const minFrom = Math.min(...spans.map((s) => s.fromUs));
-  const maxTo = Math.max(...spans.map((s) => s.toUs));
-  const params = [spans.map((s) => s.symbol), spans.map((s) => s.fromUs), spans.map((s) => s.toUs)];
+  const { params, minFrom, maxTo } = spanParams(spans);
   await lockSymbols(client, spans);
   for (const tf of TIMEFRAMES) {
     const r = await client.query(tf.name === '1m' ? FROM_TICKS : FROM_1M_BARS, [
@@ -161,6 +159,18 @@ export async function recomputeBarsInTransaction(
     counts[tf.name] = r.rowCount ?? 0;
   }
   return counts;
+}
+
+/** The spans as SPANS_CTE's $1..$3, with their overall extent in epoch µs (for chunk-excluding bounds). */
+export function spanParams(spans: readonly TouchedSpan[]) {
+  let minFrom = Number.POSITIVE_INFINITY;
+  let maxTo = Number.NEGATIVE_INFINITY;
+  for (const s of spans) {
+    if (s.fromUs < minFrom) minFrom = s.fromUs;
+    if (s.toUs > maxTo) maxTo = s.toUs;
+  }
+  const params = [spans.map((s) => s.symbol), spans.map((s) => s.fromUs), spans.map((s) => s.toUs)];
+  return { params, minFrom, maxTo };
 }
 
 export const emptyCounts = () => Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
