@@ -90,7 +90,6 @@ export class Pipeline {
   private server: Server | undefined;
   private dbHealthy = false;
   private stopping = false;
-  private activeHandles = 0;
   /** Rows in closed batches not yet committed. */
   private queuedRows = 0;
 
@@ -215,25 +214,20 @@ export class Pipeline {
   ): Promise<void> {
     // Handed over after stop began: not taken, read again by whoever owns the partition next.
     if (this.stopping) return;
-    this.activeHandles++;
-    try {
-      const kind = this.topicKinds.get(topic);
-      const epoch = this.epochs.get(partitionKey(topic, partition));
-      if (!kind || epoch === undefined) throw new Error(`no claim or decoder for ${topic}[${partition}]`);
-      const staged = await this.decodeInto(topic, partition, kind, messages);
-      if (staged.invalid.length > 0)
-        await this.retrying('dead-letter invalid messages', () => this.dlq.send(staged.invalid), heartbeat);
-      // A rebalance during that await voids these rows: they will be read again under the new claim.
-      if (this.epochs.get(partitionKey(topic, partition)) !== epoch) return;
-      // From here to the end of the method nothing awaits, so the batch cannot close half-filled.
-      const last = messages[messages.length - 1] as KafkaMessage;
-      staged.batch.advance(topic, partition, last.offset, epoch);
-      this.buffer.open().absorb(staged.batch);
-      this.afterAdd();
-      await this.waitForRoom(heartbeat);
-    } finally {
-      this.activeHandles--;
-    }
+    const kind = this.topicKinds.get(topic);
+    const epoch = this.epochs.get(partitionKey(topic, partition));
+    if (!kind || epoch === undefined) throw new Error(`no claim or decoder for ${topic}[${partition}]`);
+    const staged = await this.decodeInto(topic, partition, kind, messages);
+    if (staged.invalid.length > 0)
+      await this.retrying('dead-letter invalid messages', () => this.dlq.send(staged.invalid), heartbeat);
+    // A rebalance during that await voids these rows: they will be read again under the new claim.
+    if (this.epochs.get(partitionKey(topic, partition)) !== epoch) return;
+    // From here to the end of the method nothing awaits, so the batch cannot close half-filled.
+    const last = messages[messages.length - 1] as KafkaMessage;
+    staged.batch.advance(topic, partition, last.offset, epoch);
+    this.buffer.open().absorb(staged.batch);
+    this.afterAdd();
+    await this.waitForRoom(heartbeat);
   }
 
   private async decodeInto(topic: string, partition: number, kind: TopicKind, messages: KafkaMessage[]) {
@@ -390,8 +384,8 @@ export class Pipeline {
     if (this.stopping) return;
     this.stopping = true;
     this.source.pauseAll();
+    // The batch being handled finishes (one is handed over at a time); later ones return at once.
     await this.source.handled();
-    while (this.activeHandles > 0) await sleep(10);
     this.closeBatch();
     await this.queue.onIdle();
     await this.source.stop();
