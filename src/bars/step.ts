@@ -5,7 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { TouchedSpan } from '../writers/batch.js';
 import type { BarStep } from '../writers/copy-sink.js';
 import { mergeBars } from './merge.js';
-import { recomputeBarsInTransaction, type UpsertCounts } from './recompute.js';
+import { recomputeBarsInTransaction, type UpsertCounts, usToIso } from './recompute.js';
 
 /**
  * The flush's bar step: merge the batch's own ticks into the bars, or, when rows were written
@@ -45,9 +45,5 @@ export function barStep(timeZone: string, metrics: Metrics, log: Logger): BarSte
 }
 
 function describeSpan(s: TouchedSpan) {
-  return {
-    symbol: s.symbol,
-    from: new Date(Math.floor(s.fromUs / 1000)).toISOString(),
-    to: new Date(Math.ceil(s.toUs / 1000)).toISOString(),
-  };
+  return { symbol: s.symbol, from: usToIso(s.fromUs), to: usToIso(s.toUs + 999) };
 }
