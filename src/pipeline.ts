@@ -13,15 +13,9 @@ import { backoffMs, classifyError, errorMessage, FencedError, retryWithBackoff }
 import { startHttpServer } from './observability/http.js';
 import type { Logger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import {
-  type DecodeContext,
-  type Decoded,
-  decodeBook,
-  decodeCallback,
-  decodeTick,
-} from './transform/index.js';
+import { type TopicKind, tableOfRow } from './transform/decode-batch.js';
+import { DecodeThread } from './transform/decode-thread.js';
 import { Batch, BatchBuffer, partitionKey, type SourceRef } from './writers/batch.js';
-import { bookLine, callbackLine, tickLine } from './writers/copy-format.js';
 import { CopySink, type RejectedRow, type WriteResult } from './writers/copy-sink.js';
 import { claimPartition } from './writers/offset-store.js';
 
@@ -39,16 +33,6 @@ import { claimPartition } from './writers/offset-store.js';
  *  6. revoked: on a rebalance every claim and the open batch are void (a fenced write is dropped).
  *  7. stop: stop fetching, flush, commit, leave the group.
  */
-type TopicKind = 'ticks' | 'book' | 'callbacks';
-/** Messages decoded between two turns of the event loop (a few milliseconds of work). */
-const DECODE_SLICE = 500;
-const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
-const DECODERS: Record<TopicKind, (value: Buffer | null, ctx: DecodeContext) => Decoded> = {
-  ticks: decodeTick,
-  book: decodeBook,
-  callbacks: decodeCallback,
-};
-
 export function kafkaConfig(cfg: Config): KafkaConfig {
   const sasl = cfg.KAFKA_SASL_MECHANISM
     ? {
@@ -83,6 +67,7 @@ export class Pipeline {
   private readonly buffer: BatchBuffer;
   private readonly queue: PQueue;
   private readonly topicKinds: Map<string, TopicKind>;
+  private readonly decoder = new DecodeThread();
   private readonly epochs = new Map<string, string>();
   private readonly owner = `${hostname()}:${process.pid}`;
   private ageTimer: NodeJS.Timeout | undefined;
@@ -142,6 +127,7 @@ export class Pipeline {
 
   async start(): Promise<void> {
     this.server = await startHttpServer(this.cfg.METRICS_PORT, this.metrics.registry, () => this.ready);
+    await this.decoder.start();
     await this.checkDatabase();
     this.healthTimer = setInterval(() => void this.checkDatabase(), 5_000);
     await this.producer.connect();
@@ -231,44 +217,40 @@ export class Pipeline {
   }
 
   private async decodeInto(topic: string, partition: number, kind: TopicKind, messages: KafkaMessage[]) {
-    const decode = DECODERS[kind];
-    const ctx: DecodeContext = {
-      timeZone: this.cfg.EXCHANGE_TIME_ZONE,
-      nowUs: Date.now() * 1000,
-      futureWindowUs: this.cfg.FUTURE_WINDOW_MS * 1000,
-    };
+    const decoded = await this.decoder.decode(
+      kind,
+      messages.map((m) => m.value),
+      {
+        timeZone: this.cfg.EXCHANGE_TIME_ZONE,
+        nowUs: Date.now() * 1000,
+        futureWindowUs: this.cfg.FUTURE_WINDOW_MS * 1000,
+      },
+    );
     const batch = new Batch(0);
-    const invalid: DeadLetter[] = [];
-    for (let i = 0; i < messages.length; i++) {
-      // Let I/O in between slices: the flush in flight waits for this thread at every round trip.
-      if (i > 0 && i % DECODE_SLICE === 0) await yieldToIo();
-      const m = messages[i] as KafkaMessage;
+    const sources = messages.map((m): SourceRef => {
       const timestampMs = Number(m.timestamp);
-      const source: SourceRef = {
-        topic,
-        partition,
-        offset: m.offset,
-        key: m.key,
-        value: m.value,
-        timestampMs,
-      };
       batch.messageTimestamps.push(timestampMs);
-      const d = decode(m.value, ctx);
-      if (!d.ok) {
-        invalid.push({ source, code: d.error.code, message: d.error.message });
-        this.metrics.invalidMessages.inc({ topic, reason: d.error.code });
-        continue;
-      }
-      for (const t of d.ticks) {
-        batch.addRow('market_ticks', tickLine(t), source);
-        batch.touch(t.symbol, t.exchange, t.tickTimeUs);
-      }
-      for (const b of d.books) batch.addRow('order_book_snapshots', bookLine(b), source);
-      for (const c of d.callbacks) {
-        batch.addRow('profitdll_callbacks', callbackLine(c), source);
-        this.metrics.callbacksByStatus.inc({ status: c.status });
-      }
+      return { topic, partition, offset: m.offset, key: m.key, value: m.value, timestampMs };
+    });
+    for (let i = 0; i < decoded.lines.length; i++) {
+      batch.addRow(
+        tableOfRow(decoded, i),
+        decoded.lines[i] as string,
+        sources[decoded.messages[i] as number] as SourceRef,
+      );
     }
+    for (let i = 0; i < decoded.tickSymbols.length; i++) {
+      batch.touch(
+        decoded.tickSymbols[i] as string,
+        decoded.tickExchanges[i] as string,
+        decoded.tickTimesUs[i] as number,
+      );
+    }
+    for (const status of decoded.callbackStatuses) this.metrics.callbacksByStatus.inc({ status });
+    const invalid = decoded.invalid.map((bad): DeadLetter => {
+      this.metrics.invalidMessages.inc({ topic, reason: bad.code });
+      return { source: sources[bad.message] as SourceRef, code: bad.code, message: bad.text };
+    });
     return { batch, invalid };
   }
 
@@ -392,6 +374,7 @@ export class Pipeline {
     await this.producer.disconnect();
     clearInterval(this.healthTimer);
     await this.pool.end();
+    await this.decoder.stop();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.log.info('worker stopped');
   }

@@ -1,0 +1,82 @@
+import { TABLES, type TableName } from '../writers/batch.js';
+import { bookLine, callbackLine, tickLine } from '../writers/copy-format.js';
+import { decodeBook, decodeCallback, decodeTick } from './decode.js';
+import type { CallbackStatus, DecodeContext, Decoded, DecodeErrorCode } from './types.js';
+
+export type TopicKind = 'ticks' | 'book' | 'callbacks';
+
+const TICKS = TABLES.indexOf('market_ticks');
+const BOOKS = TABLES.indexOf('order_book_snapshots');
+const CALLBACKS = TABLES.indexOf('profitdll_callbacks');
+
+const DECODERS: Record<TopicKind, (value: Buffer | null, ctx: DecodeContext) => Decoded> = {
+  ticks: decodeTick,
+  book: decodeBook,
+  callbacks: decodeCallback,
+};
+
+/**
+ * One Kafka batch decoded into COPY lines, as flat arrays (they cross a thread boundary by
+ * structured clone, where arrays of strings and numbers are cheap and objects are not).
+ * Row i is `lines[i]` for table TABLES[tables[i]], from message `messages[i]` (an index into the values).
+ */
+export interface DecodedBatch {
+  lines: string[];
+  tables: number[];
+  messages: number[];
+  /** Per tick row, for the bars: symbol, exchange and µs since the epoch. */
+  tickSymbols: string[];
+  tickExchanges: string[];
+  tickTimesUs: number[];
+  /** Status of every callback row, in row order. */
+  callbackStatuses: CallbackStatus[];
+  invalid: { message: number; code: DecodeErrorCode; text: string }[];
+}
+
+/** Decode, validate and format every message value of one batch. Pure; never throws on input. */
+export function decodeBatch(
+  kind: TopicKind,
+  values: readonly (Buffer | null)[],
+  ctx: DecodeContext,
+): DecodedBatch {
+  const decode = DECODERS[kind];
+  const out: DecodedBatch = {
+    lines: [],
+    tables: [],
+    messages: [],
+    tickSymbols: [],
+    tickExchanges: [],
+    tickTimesUs: [],
+    callbackStatuses: [],
+    invalid: [],
+  };
+  for (let i = 0; i < values.length; i++) {
+    const d = decode(values[i] ?? null, ctx);
+    if (!d.ok) {
+      out.invalid.push({ message: i, code: d.error.code, text: d.error.message });
+      continue;
+    }
+    for (const t of d.ticks) {
+      addRow(out, TICKS, tickLine(t), i);
+      out.tickSymbols.push(t.symbol);
+      out.tickExchanges.push(t.exchange);
+      out.tickTimesUs.push(t.tickTimeUs);
+    }
+    for (const b of d.books) addRow(out, BOOKS, bookLine(b), i);
+    for (const c of d.callbacks) {
+      addRow(out, CALLBACKS, callbackLine(c), i);
+      out.callbackStatuses.push(c.status);
+    }
+  }
+  return out;
+}
+
+/** The table of row `i`. */
+export const tableOfRow = (d: DecodedBatch, i: number): TableName =>
+  TABLES[d.tables[i] as number] as TableName;
+
+function addRow(out: DecodedBatch, table: number, line: string, message: number): void {
+  out.lines.push(line);
+  out.tables.push(table);
+  out.messages.push(message);
+}

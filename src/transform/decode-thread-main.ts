@@ -1,0 +1,27 @@
+import { parentPort } from 'node:worker_threads';
+import { errorMessage } from '../errors.js';
+import { decodeBatch } from './decode-batch.js';
+import type { DecodeRequest, DecodeResponse } from './decode-thread.js';
+
+/** The decode thread: unpacks the values of one batch, decodes them, answers with the rows. */
+const port = parentPort;
+if (!port) throw new Error('decode-thread-main runs as a worker thread');
+port.on('message', (req: DecodeRequest) => {
+  let res: DecodeResponse;
+  try {
+    const data = Buffer.from(req.data);
+    const values: (Buffer | null)[] = [];
+    let at = 0;
+    for (const length of req.lengths) {
+      if (length < 0) values.push(null);
+      else {
+        values.push(data.subarray(at, at + length));
+        at += length;
+      }
+    }
+    res = { id: req.id, result: decodeBatch(req.kind, values, req.ctx) };
+  } catch (err) {
+    res = { id: req.id, error: errorMessage(err) };
+  }
+  port.postMessage(res);
+});

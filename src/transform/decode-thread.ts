@@ -1,0 +1,101 @@
+import { Worker } from 'node:worker_threads';
+import type { DecodedBatch, TopicKind } from './decode-batch.js';
+import type { DecodeContext } from './types.js';
+
+export interface DecodeRequest {
+  id: number;
+  kind: TopicKind;
+  /** The message values back to back; `lengths[i]` is value i's length, -1 for a null value. */
+  data: ArrayBuffer;
+  lengths: Int32Array;
+  ctx: DecodeContext;
+}
+export type DecodeResponse = { id: number; result: DecodedBatch } | { id: number; error: string };
+
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/** The thread: the built entry, or, run from the sources (tests, tsx), the TypeScript one through tsx. */
+function newThread(): Worker {
+  if (!FROM_SOURCE) return new Worker(new URL('./decode-thread-main.js', import.meta.url));
+  const entry = JSON.stringify(new URL('./decode-thread-main.ts', import.meta.url).href);
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`, {
+    eval: true,
+  });
+}
+
+/**
+ * Decoding on a thread of its own: the main thread keeps to Kafka and PostgreSQL I/O, so a
+ * flush's round trips are answered at once instead of after the decoding of a whole batch, and
+ * the decoding runs on the second core. A thread that dies fails the batches it held (they are
+ * read again) and the next batch starts a new one.
+ */
+export class DecodeThread {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve(d: DecodedBatch): void; reject(e: Error): void }>();
+
+  /** Start the thread and wait until it answers, so a thread that cannot start fails the worker's start. */
+  async start(): Promise<void> {
+    await this.decode('ticks', [], { timeZone: 'UTC', nowUs: 0, futureWindowUs: 0 });
+  }
+
+  decode(kind: TopicKind, values: readonly (Buffer | null)[], ctx: DecodeContext): Promise<DecodedBatch> {
+    const worker = this.ensureWorker();
+    let total = 0;
+    for (const v of values) total += v ? v.length : 0;
+    // One copy into a buffer the thread then owns: the values are slices of kafkajs's fetch buffers.
+    const data = new Uint8Array(total);
+    const lengths = new Int32Array(values.length);
+    let at = 0;
+    values.forEach((v, i) => {
+      if (!v) lengths[i] = -1;
+      else {
+        data.set(v, at);
+        at += v.length;
+        lengths[i] = v.length;
+      }
+    });
+    const id = this.nextId++;
+    return new Promise<DecodedBatch>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const req: DecodeRequest = { id, kind, data: data.buffer, lengths, ctx };
+      worker.postMessage(req, [data.buffer, lengths.buffer]);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.rejectPending(new Error('decode thread stopped'));
+    await worker?.terminate();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = newThread();
+    worker.on('message', (res: DecodeResponse) => {
+      const p = this.pending.get(res.id);
+      if (!p) return;
+      this.pending.delete(res.id);
+      if ('error' in res) p.reject(new Error(`decode thread: ${res.error}`));
+      else p.resolve(res.result);
+    });
+    worker.on('error', (err) => this.lost(worker, err));
+    worker.on('exit', (code) => this.lost(worker, new Error(`decode thread exited with code ${code}`)));
+    // Idle, it must not keep the process alive; stop() ends it.
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  private lost(worker: Worker, err: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.rejectPending(err);
+  }
+
+  private rejectPending(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}

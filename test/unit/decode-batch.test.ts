@@ -1,0 +1,128 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type DecodedBatch,
+  decodeBatch,
+  type TopicKind,
+  tableOfRow,
+} from '../../src/transform/decode-batch.js';
+import { DecodeThread } from '../../src/transform/decode-thread.js';
+import type { DecodeContext } from '../../src/transform/index.js';
+
+const NOW_US = Date.parse('2026-11-24T14:00:00Z') * 1000;
+const ctx: DecodeContext = { timeZone: 'America/Sao_Paulo', nowUs: NOW_US, futureWindowUs: 300_000_000 };
+
+const tick = (symbol: string, tickTime = '2026-11-24T10:00:00.123456-03:00') =>
+  Buffer.from(
+    JSON.stringify({ symbol, price: '30.12', volume: 100, aggressor: 'BUY', tickTime, tradeId: 1 }),
+  );
+const book = Buffer.from(
+  JSON.stringify({
+    symbol: 'PETR4',
+    bids: [{ price: '30.10', volume: 100 }],
+    asks: [{ price: '30.12', volume: 200 }],
+    snapshotTime: '2026-11-24T10:00:00-03:00',
+  }),
+);
+const callback = (type: string, payload: unknown) =>
+  Buffer.from(JSON.stringify({ type, callbackTime: '2026-11-24T10:00:00-03:00', payload }));
+
+/** What a decoded batch says, row by row, in a form a table can state. */
+function rows(d: DecodedBatch) {
+  return d.lines.map((line, i) => ({ table: tableOfRow(d, i), message: d.messages[i], line }));
+}
+
+describe('decodeBatch', () => {
+  const cases: [
+    string,
+    TopicKind,
+    (Buffer | null)[],
+    { tables: string[]; messages: number[]; invalid: [number, string][] },
+  ][] = [
+    ['no messages', 'ticks', [], { tables: [], messages: [], invalid: [] }],
+    [
+      'two ticks',
+      'ticks',
+      [tick('PETR4'), tick('VALE3')],
+      { tables: ['market_ticks', 'market_ticks'], messages: [0, 1], invalid: [] },
+    ],
+    [
+      'invalid messages keep their index, valid ones around them still decode',
+      'ticks',
+      [null, tick('PETR4'), Buffer.from('not json'), tick('')],
+      {
+        tables: ['market_ticks'],
+        messages: [1],
+        invalid: [
+          [0, 'empty_value'],
+          [2, 'not_json'],
+          [3, 'invalid_field'],
+        ],
+      },
+    ],
+    ['a book snapshot', 'book', [book], { tables: ['order_book_snapshots'], messages: [0], invalid: [] }],
+    [
+      'a TRADE callback lands a callback row and a tick',
+      'callbacks',
+      [callback('TRADE', { symbol: 'PETR4', price: '30.12', volume: 100, aggressor: 'SELL' })],
+      { tables: ['market_ticks', 'profitdll_callbacks'], messages: [0, 0], invalid: [] },
+    ],
+  ];
+
+  it.each(cases)('%s', (_name, kind, values, want) => {
+    const d = decodeBatch(kind, values, ctx);
+    expect(rows(d).map((r) => r.table)).toEqual(want.tables);
+    expect(d.messages).toEqual(want.messages);
+    expect(d.invalid.map((b) => [b.message, b.code])).toEqual(want.invalid);
+    for (const b of d.invalid) expect(b.text.length).toBeGreaterThan(0);
+    for (const line of d.lines) expect(line.endsWith('\n')).toBe(true);
+  });
+
+  it('reports each tick for the bars and each callback status, in row order', () => {
+    const d = decodeBatch('ticks', [tick('PETR4'), tick('VALE3', '2026-11-24T10:01:00Z')], ctx);
+    expect(d.tickSymbols).toEqual(['PETR4', 'VALE3']);
+    expect(d.tickExchanges).toEqual(['B3', 'B3']);
+    expect(d.tickTimesUs).toEqual([
+      Date.parse('2026-11-24T13:00:00Z') * 1000 + 123456,
+      Date.parse('2026-11-24T10:01:00Z') * 1000,
+    ]);
+    const trade = { symbol: 'PETR4', price: '30.12', volume: 100, aggressor: 'SELL' };
+    const c = decodeBatch('callbacks', [callback('STATE', { state: 1 }), callback('TRADE', trade)], ctx);
+    expect(c.callbackStatuses).toEqual(['SKIPPED', 'PROCESSED']);
+    expect(c.tickSymbols).toEqual(['PETR4']);
+  });
+});
+
+describe('DecodeThread', () => {
+  const thread = new DecodeThread();
+  afterAll(() => thread.stop());
+
+  it('answers exactly what decodeBatch answers on this thread, null and empty values included', async () => {
+    await thread.start();
+    const values = [
+      tick('PETR4'),
+      null,
+      Buffer.alloc(0),
+      Buffer.from('{"symbol":'),
+      tick('WINZ26'),
+      tick('VALE3'),
+    ];
+    expect(await thread.decode('ticks', values, ctx)).toEqual(decodeBatch('ticks', values, ctx));
+  });
+
+  it('keeps the answers of concurrent batches apart', async () => {
+    const a = [tick('PETR4'), tick('VALE3')];
+    const b = [book];
+    const [da, db] = await Promise.all([thread.decode('ticks', a, ctx), thread.decode('book', b, ctx)]);
+    expect(da).toEqual(decodeBatch('ticks', a, ctx));
+    expect(db).toEqual(decodeBatch('book', b, ctx));
+  });
+
+  it('fails the batches it holds when stopped, and starts a new thread for the next batch', async () => {
+    const pending = thread.decode('ticks', [tick('PETR4')], ctx);
+    const failed = expect(pending).rejects.toThrow('decode thread stopped');
+    await thread.stop();
+    await failed;
+    const values = [tick('VALE3')];
+    expect(await thread.decode('ticks', values, ctx)).toEqual(decodeBatch('ticks', values, ctx));
+  });
+});
