@@ -24,8 +24,8 @@ import { claimPartition } from './writers/offset-store.js';
  *  1. start: connect the pool, the DLQ producer and the consumer; serve /metrics.
  *  2. assigned: the first batch of a partition in a generation claims it in the database
  *     (epoch + 1) and reads the stored next offset; Kafka's position is corrected to it.
- *  3. put: each Kafka batch is decoded and validated; invalid messages go to the DLQ (acknowledged
- *     first); valid rows join the open batch.
+ *  3. put: each Kafka batch is decoded and validated on the decode thread; invalid messages go to
+ *     the DLQ (acknowledged first); valid rows join the open batch.
  *  4. flush: the open batch closes on rows, bytes or age and is queued; one transaction COPYs its
  *     rows, merges its ticks into the bars and advances its offsets, fenced by the claim's epoch.
  *     Fetching waits while the queue is full.
