@@ -55,7 +55,7 @@ export const ENV = {
     doc: 'flush a batch when its COPY text reaches this many bytes',
   },
   FLUSH_INTERVAL_MS: {
-    schema: int(1, 600_000).default(200),
+    schema: int(1, 600_000).default(100),
     doc: 'flush a batch this long after its first row',
   },
   MAX_PENDING_FLUSHES: {
