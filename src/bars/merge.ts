@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { TouchedSpan } from '../writers/batch.js';
-import { emptyCounts, lockSymbols, SPANS_CTE, spanParams, type UpsertCounts, usToIso } from './recompute.js';
+import { SPANS_CTE, type UpsertCounts, usToIso, writeBars } from './recompute.js';
 import { TIMEFRAMES, type Timeframe } from './timeframes.js';
 
 const COARSE = TIMEFRAMES.filter((t) => t.name !== '1m');
@@ -91,23 +91,20 @@ select timeframe, count(*)::int as n from merged group by 1`;
  * Call it inside the flush's transaction after the COPY: the bars commit with the ticks and the
  * offsets, exactly once.
  */
-export async function mergeBars(
+export function mergeBars(
   client: pg.ClientBase,
   spans: readonly TouchedSpan[],
   timeZone: string,
 ): Promise<UpsertCounts> {
-  const counts = emptyCounts();
-  if (spans.length === 0) return counts;
-  await lockSymbols(client, spans);
-  const { params, minFrom, maxTo } = spanParams(spans);
-  const { rows } = await client.query<{ timeframe: Timeframe; n: number }>(MERGE_SQL, [
-    ...params,
-    usToIso(minFrom - 1000),
-    usToIso(maxTo + 1000),
-    timeZone,
-    COARSE.map((t) => t.name),
-    COARSE.map((t) => t.interval),
-  ]);
-  for (const r of rows) counts[r.timeframe] = r.n;
-  return counts;
+  return writeBars(client, spans, async ({ params, minFrom, maxTo }, counts) => {
+    const { rows } = await client.query<{ timeframe: Timeframe; n: number }>(MERGE_SQL, [
+      ...params,
+      usToIso(minFrom - 1000),
+      usToIso(maxTo + 1000),
+      timeZone,
+      COARSE.map((t) => t.name),
+      COARSE.map((t) => t.interval),
+    ]);
+    for (const r of rows) counts[r.timeframe] = r.n;
+  });
 }

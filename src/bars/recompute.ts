@@ -138,27 +138,24 @@ export async function recomputeBars(
 }
 
 /** The same inside the caller's transaction (the flush's, when it had to isolate rejected rows). */
-export async function recomputeBarsInTransaction(
+export function recomputeBarsInTransaction(
   client: pg.ClientBase,
   spans: readonly TouchedSpan[],
   timeZone: string,
 ): Promise<UpsertCounts> {
-  const counts = emptyCounts();
-  if (spans.length === 0) return counts;
-  const { params, minFrom, maxTo } = spanParams(spans);
-  await lockSymbols(client, spans);
-  for (const tf of TIMEFRAMES) {
-    const r = await client.query(tf.name === '1m' ? FROM_TICKS : FROM_1M_BARS, [
-      ...params,
-      tf.interval,
-      usToIso(minFrom - tf.widthUs - slackUs(tf.widthUs)),
-      usToIso(maxTo + tf.widthUs + slackUs(tf.widthUs) + 1000),
-      timeZone,
-      tf.name,
-    ]);
-    counts[tf.name] = r.rowCount ?? 0;
-  }
-  return counts;
+  return writeBars(client, spans, async ({ params, minFrom, maxTo }, counts) => {
+    for (const tf of TIMEFRAMES) {
+      const r = await client.query(tf.name === '1m' ? FROM_TICKS : FROM_1M_BARS, [
+        ...params,
+        tf.interval,
+        usToIso(minFrom - tf.widthUs - slackUs(tf.widthUs)),
+        usToIso(maxTo + tf.widthUs + slackUs(tf.widthUs) + 1000),
+        timeZone,
+        tf.name,
+      ]);
+      counts[tf.name] = r.rowCount ?? 0;
+    }
+  });
 }
 
 /** The spans as SPANS_CTE's $1..$3, with their overall extent in epoch µs (for chunk-excluding bounds). */
@@ -173,11 +170,23 @@ export function spanParams(spans: readonly TouchedSpan[]) {
   return { params, minFrom, maxTo };
 }
 
-export const emptyCounts = () => Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
+export type SpanParams = ReturnType<typeof spanParams>;
 
-/** Serialises the bar writers of a symbol until the transaction ends (merge and recompute alike). */
-export async function lockSymbols(client: pg.ClientBase, spans: readonly TouchedSpan[]): Promise<void> {
+/**
+ * How every bar writer (merge and recompute alike) starts: nothing to do without spans, else lock
+ * the spans' symbols until the transaction ends, so two writers of a symbol never overwrite each
+ * other, then write with the spans' query parameters, filling in the upserts per timeframe.
+ */
+export async function writeBars(
+  client: pg.ClientBase,
+  spans: readonly TouchedSpan[],
+  write: (p: SpanParams, counts: UpsertCounts) => Promise<void>,
+): Promise<UpsertCounts> {
+  const counts = Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
+  if (spans.length === 0) return counts;
   await client.query(LOCK_SQL, [LOCK_NAMESPACE, [...new Set(spans.map((s) => s.symbol))]]);
+  await write(spanParams(spans), counts);
+  return counts;
 }
 
 /** An ISO instant for a bound that needs no microsecond precision (it has slack). */
