@@ -2,8 +2,9 @@
  * Micro benchmark of the pure decode + COPY-format path, messages per second on one core.
  * Run: npx tsc -p tsconfig.json --outDir /tmp/tick-bench && node /tmp/tick-bench/bench/decode.bench.js
  */
+
+import { bookLine, callbackLine, tickLine } from '../src/transform/copy-format.js';
 import { type DecodeContext, decodeBook, decodeCallback, decodeTick } from '../src/transform/index.js';
-import { bookLine, callbackLine, tickLine } from '../src/writers/copy-format.js';
 
 const ctx: DecodeContext = {
   timeZone: 'America/Sao_Paulo',

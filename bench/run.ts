@@ -13,9 +13,9 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { tickMessages } from '../src/feed/synthetic.js';
 import { migrate } from '../src/schema/index.js';
+import { TICK_COLUMNS, tickLine } from '../src/transform/copy-format.js';
 import { decodeTick } from '../src/transform/index.js';
 import { spawnWorker } from '../src/worker-process.js';
-import { TICK_COLUMNS, tickLine } from '../src/writers/copy-format.js';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');

@@ -1,21 +1,22 @@
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import kafkajs, { type Kafka, type KafkaConfig, type KafkaMessage } from 'kafkajs';
+import kafkajs, { type Kafka, type KafkaMessage } from 'kafkajs';
 import PQueue from 'p-queue';
 import pg from 'pg';
 import { barStep } from './bars/index.js';
 import type { Config } from './config.js';
 import { registerCodecs } from './consumers/codecs.js';
 import { type DeadLetter, DeadLetterQueue } from './consumers/dead-letter.js';
+import { kafkaConfig } from './consumers/kafka-client.js';
 import { KafkaSource } from './consumers/kafka-source.js';
 import { backoffMs, classifyError, errorMessage, FencedError, retryWithBackoff } from './errors.js';
 import { startHttpServer } from './observability/http.js';
 import type { Logger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { partitionKey, type SourceRef } from './records.js';
 import { type TopicKind, tableOfRow } from './transform/decode-batch.js';
 import { DecodeThread } from './transform/decode-thread.js';
-import { Batch, BatchBuffer, partitionKey, type SourceRef } from './writers/batch.js';
+import { Batch, BatchBuffer } from './writers/batch.js';
 import { CopySink, type RejectedRow, type WriteResult } from './writers/copy-sink.js';
 import { claimPartition } from './writers/offset-store.js';
 
@@ -33,29 +34,6 @@ import { claimPartition } from './writers/offset-store.js';
  *  6. revoked: on a rebalance every claim and the open batch are void (a fenced write is dropped).
  *  7. stop: stop fetching, flush, commit, leave the group.
  */
-export function kafkaConfig(cfg: Config): KafkaConfig {
-  const sasl = cfg.KAFKA_SASL_MECHANISM
-    ? {
-        mechanism: cfg.KAFKA_SASL_MECHANISM,
-        username: cfg.KAFKA_SASL_USERNAME ?? '',
-        password: cfg.KAFKA_SASL_PASSWORD ?? '',
-      }
-    : undefined;
-  return {
-    clientId: cfg.KAFKA_CLIENT_ID,
-    brokers: cfg.KAFKA_BROKERS,
-    logLevel: kafkajs.logLevel.WARN,
-    ssl: cfg.KAFKA_SSL
-      ? {
-          rejectUnauthorized: cfg.KAFKA_SSL_REJECT_UNAUTHORIZED,
-          ...(cfg.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(cfg.KAFKA_SSL_CA_FILE, 'utf8')] } : {}),
-        }
-      : false,
-    ...(sasl ? { sasl: sasl as KafkaConfig['sasl'] } : {}),
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
-  };
-}
-
 export class Pipeline {
   readonly metrics: Metrics;
   private readonly pool: pg.Pool;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { TouchedSpan } from '../writers/batch.js';
+import type { TouchedSpan } from '../records.js';
 import { SPANS_CTE, type UpsertCounts, usToIso, writeBars } from './recompute.js';
 import { TIMEFRAMES, type Timeframe } from './timeframes.js';
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { TouchedSpan } from '../writers/batch.js';
+import type { TouchedSpan } from '../records.js';
 import { TIMEFRAMES, type Timeframe } from './timeframes.js';
 
 /** Advisory-lock namespace of the bar builder (the two-int form cannot collide with bigint locks). */

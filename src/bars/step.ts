@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { classifyError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { TouchedSpan } from '../writers/batch.js';
+import type { TouchedSpan } from '../records.js';
 import type { BarStep } from '../writers/copy-sink.js';
 import { mergeBars } from './merge.js';
 import { recomputeBarsInTransaction, type UpsertCounts, usToIso } from './recompute.js';

@@ -1,6 +1,6 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import type { Metrics } from '../observability/metrics.js';
-import type { SourceRef } from '../writers/batch.js';
+import type { SourceRef } from '../records.js';
 
 export interface DeadLetter {
   source: SourceRef;

@@ -2,8 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { errorMessage, retryWithBackoff } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { PartitionOffset } from '../writers/batch.js';
-import { partitionKey } from '../writers/batch.js';
+import { type PartitionOffset, partitionKey } from '../records.js';
 
 export interface SourceOptions {
   groupId: string;

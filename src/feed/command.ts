@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../config.js';
-import { kafkaConfig } from '../pipeline.js';
+import { kafkaConfig } from '../consumers/kafka-client.js';
 import type { Expected } from './mix.js';
 import { type ProduceOptions, type ProduceProgress, produceFeed, type Topics } from './produce.js';
 

@@ -1,5 +1,5 @@
-import { TABLES, type TableName } from '../writers/batch.js';
-import { bookLine, callbackLine, tickLine } from '../writers/copy-format.js';
+import { TABLES, type TableName } from '../records.js';
+import { bookLine, callbackLine, tickLine } from './copy-format.js';
 import { decodeBook, decodeCallback, decodeTick } from './decode.js';
 import type { CallbackStatus, DecodeContext, Decoded, DecodeErrorCode } from './types.js';
 

@@ -2,43 +2,20 @@
  * A batch: the rows read since the last flush, per table, with the offsets they advance.
  * Pure bookkeeping: the pipeline decides when to close it, the sink writes it.
  */
-export const TABLES = ['market_ticks', 'order_book_snapshots', 'profitdll_callbacks'] as const;
-export type TableName = (typeof TABLES)[number];
-
-/** Where a row came from: enough to dead-letter its message unchanged. */
-export interface SourceRef {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestampMs: number;
-}
+import {
+  type PartitionOffset,
+  partitionKey,
+  type SourceRef,
+  TABLES,
+  type TableName,
+  type TouchedSpan,
+} from '../records.js';
 
 export interface TableRows {
   lines: string[];
   sources: SourceRef[];
   bytes: number;
 }
-
-export interface PartitionOffset {
-  topic: string;
-  partition: number;
-  /** The next offset to read: last handled offset + 1 (what Kafka and our offsets table store). */
-  nextOffset: string;
-  /** The epoch of the claim under which these rows were read: the write is fenced on it. */
-  epoch: string;
-}
-
-/** For the bars: the time span a batch's ticks cover, per symbol and minute. */
-export interface TouchedSpan {
-  symbol: string;
-  exchange: string;
-  fromUs: number;
-  toUs: number;
-}
-
-export const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export class Batch {
   readonly tables: Record<TableName, TableRows> = {

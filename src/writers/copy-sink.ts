@@ -4,8 +4,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { withClient } from '../db.js';
 import { classifyError, errorMessage } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import { type Batch, type SourceRef, TABLES, type TableName, type TouchedSpan } from './batch.js';
-import { BOOK_COLUMNS, CALLBACK_COLUMNS, TICK_COLUMNS } from './copy-format.js';
+import { type SourceRef, TABLES, type TableName, type TouchedSpan } from '../records.js';
+import { BOOK_COLUMNS, CALLBACK_COLUMNS, TICK_COLUMNS } from '../transform/copy-format.js';
+import type { Batch } from './batch.js';
 import { advanceOffsets } from './offset-store.js';
 
 const COPY_SQL: Record<TableName, string> = {

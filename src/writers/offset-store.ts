@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { FencedError } from '../errors.js';
-import type { PartitionOffset } from './batch.js';
+import type { PartitionOffset } from '../records.js';
 
 /**
  * The source of truth for consumed offsets: data_capture.ingest_offsets, written in the same

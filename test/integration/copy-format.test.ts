@@ -5,6 +5,14 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/schema/index.js';
 import {
+  BOOK_COLUMNS,
+  bookLine,
+  CALLBACK_COLUMNS,
+  callbackLine,
+  TICK_COLUMNS,
+  tickLine,
+} from '../../src/transform/copy-format.js';
+import {
   type BookRow,
   type CallbackRow,
   type DecodeContext,
@@ -14,14 +22,6 @@ import {
   decodeTick,
   type TickRow,
 } from '../../src/transform/index.js';
-import {
-  BOOK_COLUMNS,
-  bookLine,
-  CALLBACK_COLUMNS,
-  callbackLine,
-  TICK_COLUMNS,
-  tickLine,
-} from '../../src/writers/copy-format.js';
 import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
 
 const ctx: DecodeContext = {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Batch, BatchBuffer, partitionKey, type SourceRef } from '../../src/writers/batch.js';
+import { partitionKey, type SourceRef } from '../../src/records.js';
+import { Batch, BatchBuffer } from '../../src/writers/batch.js';
 
 const src = (topic: string, partition: number, offset: number): SourceRef => ({
   topic,

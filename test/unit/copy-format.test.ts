@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { BookRow, CallbackRow, TickRow } from '../../src/transform/index.js';
 import {
   BOOK_COLUMNS,
   bookLine,
@@ -9,7 +8,8 @@ import {
   levelsJson,
   TICK_COLUMNS,
   tickLine,
-} from '../../src/writers/copy-format.js';
+} from '../../src/transform/copy-format.js';
+import type { BookRow, CallbackRow, TickRow } from '../../src/transform/index.js';
 
 describe('escapeCopyText', () => {
   it.each([

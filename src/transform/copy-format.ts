@@ -1,4 +1,4 @@
-import type { BookLevel, BookRow, CallbackRow, TickRow } from '../transform/index.js';
+import type { BookLevel, BookRow, CallbackRow, TickRow } from './types.js';
 
 /**
  * PostgreSQL COPY text format, one '\n'-terminated line per row, columns tab-separated in the
