@@ -379,7 +379,12 @@ async function main() {
     // Released once used (set to undefined): the steady runs must not share this process with a
     // heap of a million messages, whose garbage collection would stall the producer and the poller.
     let feed: { key: string; value: string }[] | undefined = [...tickMessages(N, { startUs, stepUs: 20 })];
-    const ctx = { timeZone: 'America/Sao_Paulo', nowUs: Date.now() * 1000, futureWindowUs: 300_000_000 };
+    const ctx = {
+      timeZone: 'America/Sao_Paulo',
+      recordTimeUs: Date.now() * 1000,
+      futureWindowUs: 300_000_000,
+      pastWindowUs: 31 * 86_400_000_000,
+    };
     let lines: string[] | undefined = feed.map((m) => {
       const d = decodeTick(Buffer.from(m.value), ctx);
       if (!d.ok) throw new Error(`synthetic tick invalid: ${d.error.message}`);

@@ -82,7 +82,11 @@ export const ENV = {
   },
   FUTURE_WINDOW_MS: {
     schema: int(0, 86_400_000).default(300_000),
-    doc: 'reject timestamps further than this in the future',
+    doc: "reject timestamps further than this after the message's Kafka timestamp",
+  },
+  PAST_WINDOW_MS: {
+    schema: int(0, 3_650 * 86_400_000).default(31 * 86_400_000),
+    doc: "reject timestamps further than this before the message's Kafka timestamp (default: past the 30-day tick retention)",
   },
   BARS_ENABLED: {
     schema: bool.default(true),

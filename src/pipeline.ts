@@ -198,10 +198,11 @@ export class Pipeline {
     const decoded = await this.decoder.decode(
       kind,
       messages.map((m) => m.value),
+      messages.map((m) => Number(m.timestamp)),
       {
         timeZone: this.cfg.EXCHANGE_TIME_ZONE,
-        nowUs: Date.now() * 1000,
         futureWindowUs: this.cfg.FUTURE_WINDOW_MS * 1000,
+        pastWindowUs: this.cfg.PAST_WINDOW_MS * 1000,
       },
     );
     const batch = new Batch(0);

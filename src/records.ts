@@ -24,6 +24,17 @@ export interface PartitionOffset {
   epoch: string;
 }
 
+/** A batch's ticks column by column, row i of each in COPY order: what the bars are made of. */
+export interface TickColumns {
+  symbols: string[];
+  exchanges: string[];
+  /** Canonical exact decimal text ("30.12"), as stored. */
+  prices: string[];
+  volumes: string[];
+  /** tick_time in µs since the epoch. */
+  timesUs: number[];
+}
+
 /** For the bars: the time span a batch's ticks cover, per symbol and minute. */
 export interface TouchedSpan {
   symbol: string;

@@ -33,13 +33,21 @@ export interface DecodedBatch {
   invalid: { message: number; code: DecodeErrorCode; text: string }[];
 }
 
-/** Decode, validate and format every message value of one batch. Pure; never throws on input. */
+/** What every message of a batch is judged by, besides its own Kafka timestamp. */
+export type BatchContext = Omit<DecodeContext, 'recordTimeUs'>;
+
+/**
+ * Decode, validate and format every message value of one batch; `timestampsMs[i]` is message i's
+ * Kafka timestamp. Pure (no clock): the verdicts depend on the messages alone. Never throws on input.
+ */
 export function decodeBatch(
   kind: TopicKind,
   values: readonly (Buffer | null)[],
-  ctx: DecodeContext,
+  timestampsMs: ArrayLike<number>,
+  batchCtx: BatchContext,
 ): DecodedBatch {
   const decode = DECODERS[kind];
+  const ctx: DecodeContext = { ...batchCtx, recordTimeUs: 0 };
   const out: DecodedBatch = {
     lines: [],
     tables: [],
@@ -51,6 +59,7 @@ export function decodeBatch(
     invalid: [],
   };
   for (let i = 0; i < values.length; i++) {
+    ctx.recordTimeUs = (timestampsMs[i] ?? 0) * 1000;
     const d = decode(values[i] ?? null, ctx);
     if (!d.ok) {
       out.invalid.push({ message: i, code: d.error.code, text: d.error.message });

@@ -19,7 +19,7 @@ port.on('message', (req: DecodeRequest) => {
         at += length;
       }
     }
-    res = { id: req.id, result: decodeBatch(req.kind, values, req.ctx) };
+    res = { id: req.id, result: decodeBatch(req.kind, values, req.timestampsMs, req.ctx) };
   } catch (err) {
     res = { id: req.id, error: errorMessage(err) };
   }

@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { DecodedBatch, TopicKind } from './decode-batch.js';
-import type { DecodeContext } from './types.js';
+import type { BatchContext, DecodedBatch, TopicKind } from './decode-batch.js';
 
 export interface DecodeRequest {
   id: number;
@@ -8,7 +7,9 @@ export interface DecodeRequest {
   /** The message values back to back; `lengths[i]` is value i's length, -1 for a null value. */
   data: ArrayBuffer;
   lengths: Int32Array;
-  ctx: DecodeContext;
+  /** Kafka timestamp of each value, ms since the epoch. */
+  timestampsMs: Float64Array;
+  ctx: BatchContext;
 }
 export type DecodeResponse = { id: number; result: DecodedBatch } | { id: number; error: string };
 
@@ -36,10 +37,15 @@ export class DecodeThread {
 
   /** Start the thread and wait until it answers, so a thread that cannot start fails the worker's start. */
   async start(): Promise<void> {
-    await this.decode('ticks', [], { timeZone: 'UTC', nowUs: 0, futureWindowUs: 0 });
+    await this.decode('ticks', [], [], { timeZone: 'UTC', futureWindowUs: 0, pastWindowUs: 0 });
   }
 
-  decode(kind: TopicKind, values: readonly (Buffer | null)[], ctx: DecodeContext): Promise<DecodedBatch> {
+  decode(
+    kind: TopicKind,
+    values: readonly (Buffer | null)[],
+    timestampsMs: readonly number[],
+    ctx: BatchContext,
+  ): Promise<DecodedBatch> {
     const worker = this.ensureWorker();
     let total = 0;
     for (const v of values) total += v ? v.length : 0;
@@ -58,8 +64,9 @@ export class DecodeThread {
     const id = this.nextId++;
     return new Promise<DecodedBatch>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const req: DecodeRequest = { id, kind, data: data.buffer, lengths, ctx };
-      worker.postMessage(req, [data.buffer, lengths.buffer]);
+      const timestamps = Float64Array.from(timestampsMs);
+      const req: DecodeRequest = { id, kind, data: data.buffer, lengths, timestampsMs: timestamps, ctx };
+      worker.postMessage(req, [data.buffer, lengths.buffer, timestamps.buffer]);
     });
   }
 

@@ -1,13 +1,19 @@
 /** The rows the decoders produce, one interface per table, and the decoders' result. */
 
-/** Context of one decode: exchange time zone and the clock, so decoding stays pure. */
+/**
+ * Context of one decode: the exchange time zone, the plausibility windows and the message's own
+ * Kafka timestamp. No clock: a message's verdict depends on the message and its metadata only, so
+ * reading it again after a crash gives the same verdict.
+ */
 export interface DecodeContext {
   /** IANA zone of ProfitDLL's local `dd/MM/yyyy HH:mm:ss.SSS` timestamps. */
   timeZone: string;
-  /** Now, in µs since the epoch. */
-  nowUs: number;
-  /** Timestamps later than nowUs + futureWindowUs are rejected. */
+  /** Timestamps later than recordTimeUs + futureWindowUs are rejected. */
   futureWindowUs: number;
+  /** Timestamps earlier than recordTimeUs - pastWindowUs are rejected. */
+  pastWindowUs: number;
+  /** The Kafka record's timestamp in µs since the epoch; 0 or less (none) skips both windows. */
+  recordTimeUs: number;
 }
 
 export type Aggressor = 'BUY' | 'SELL' | 'NEUTRAL';

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { BatchContext } from '../../src/transform/decode-batch.js';
 import {
   type DecodedBatch,
   decodeBatch,
@@ -6,10 +7,15 @@ import {
   tableOfRow,
 } from '../../src/transform/decode-batch.js';
 import { DecodeThread } from '../../src/transform/decode-thread.js';
-import type { DecodeContext } from '../../src/transform/index.js';
 
 const NOW_US = Date.parse('2026-11-24T14:00:00Z') * 1000;
-const ctx: DecodeContext = { timeZone: 'America/Sao_Paulo', nowUs: NOW_US, futureWindowUs: 300_000_000 };
+const ctx: BatchContext = {
+  timeZone: 'America/Sao_Paulo',
+  futureWindowUs: 300_000_000,
+  pastWindowUs: 31 * 86_400_000_000,
+};
+/** Every message's Kafka timestamp: NOW. */
+const at = (values: readonly unknown[]) => values.map(() => NOW_US / 1000);
 
 const tick = (symbol: string, tickTime = '2026-11-24T10:00:00.123456-03:00') =>
   Buffer.from(
@@ -69,7 +75,7 @@ describe('decodeBatch', () => {
   ];
 
   it.each(cases)('%s', (_name, kind, values, want) => {
-    const d = decodeBatch(kind, values, ctx);
+    const d = decodeBatch(kind, values, at(values), ctx);
     expect(rows(d).map((r) => r.table)).toEqual(want.tables);
     expect(d.messages).toEqual(want.messages);
     expect(d.invalid.map((b) => [b.message, b.code])).toEqual(want.invalid);
@@ -78,7 +84,12 @@ describe('decodeBatch', () => {
   });
 
   it('reports each tick for the bars and each callback status, in row order', () => {
-    const d = decodeBatch('ticks', [tick('PETR4'), tick('VALE3', '2026-11-24T10:01:00Z')], ctx);
+    const d = decodeBatch(
+      'ticks',
+      [tick('PETR4'), tick('VALE3', '2026-11-24T10:01:00Z')],
+      [NOW_US / 1000, NOW_US / 1000],
+      ctx,
+    );
     expect(d.tickSymbols).toEqual(['PETR4', 'VALE3']);
     expect(d.tickExchanges).toEqual(['B3', 'B3']);
     expect(d.tickTimesUs).toEqual([
@@ -86,7 +97,12 @@ describe('decodeBatch', () => {
       Date.parse('2026-11-24T10:01:00Z') * 1000,
     ]);
     const trade = { symbol: 'PETR4', price: '30.12', volume: 100, aggressor: 'SELL' };
-    const c = decodeBatch('callbacks', [callback('STATE', { state: 1 }), callback('TRADE', trade)], ctx);
+    const c = decodeBatch(
+      'callbacks',
+      [callback('STATE', { state: 1 }), callback('TRADE', trade)],
+      [NOW_US / 1000, NOW_US / 1000],
+      ctx,
+    );
     expect(c.callbackStatuses).toEqual(['SKIPPED', 'PROCESSED']);
     expect(c.tickSymbols).toEqual(['PETR4']);
   });
@@ -106,23 +122,30 @@ describe('DecodeThread', () => {
       tick('WINZ26'),
       tick('VALE3'),
     ];
-    expect(await thread.decode('ticks', values, ctx)).toEqual(decodeBatch('ticks', values, ctx));
+    expect(await thread.decode('ticks', values, at(values), ctx)).toEqual(
+      decodeBatch('ticks', values, at(values), ctx),
+    );
   });
 
   it('keeps the answers of concurrent batches apart', async () => {
     const a = [tick('PETR4'), tick('VALE3')];
     const b = [book];
-    const [da, db] = await Promise.all([thread.decode('ticks', a, ctx), thread.decode('book', b, ctx)]);
-    expect(da).toEqual(decodeBatch('ticks', a, ctx));
-    expect(db).toEqual(decodeBatch('book', b, ctx));
+    const [da, db] = await Promise.all([
+      thread.decode('ticks', a, at(a), ctx),
+      thread.decode('book', b, at(b), ctx),
+    ]);
+    expect(da).toEqual(decodeBatch('ticks', a, at(a), ctx));
+    expect(db).toEqual(decodeBatch('book', b, at(b), ctx));
   });
 
   it('fails the batches it holds when stopped, and starts a new thread for the next batch', async () => {
-    const pending = thread.decode('ticks', [tick('PETR4')], ctx);
+    const pending = thread.decode('ticks', [tick('PETR4')], [NOW_US / 1000], ctx);
     const failed = expect(pending).rejects.toThrow('decode thread stopped');
     await thread.stop();
     await failed;
     const values = [tick('VALE3')];
-    expect(await thread.decode('ticks', values, ctx)).toEqual(decodeBatch('ticks', values, ctx));
+    expect(await thread.decode('ticks', values, at(values), ctx)).toEqual(
+      decodeBatch('ticks', values, at(values), ctx),
+    );
   });
 });

@@ -6,7 +6,8 @@ import type { DecodeContext, Decoded } from '../../src/transform/types.js';
 const START_US = Date.UTC(2026, 10, 24, 13, 0, 0) * 1000;
 const ctx: DecodeContext = {
   timeZone: 'America/Sao_Paulo',
-  nowUs: START_US + 3600 * 1_000_000,
+  recordTimeUs: START_US + 3600 * 1_000_000,
+  pastWindowUs: 31 * 86_400_000_000,
   futureWindowUs: 300_000_000,
 };
 

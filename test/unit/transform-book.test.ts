@@ -3,7 +3,8 @@ import { type BookRow, type DecodeContext, decodeBook } from '../../src/transfor
 
 const ctx: DecodeContext = {
   timeZone: 'America/Sao_Paulo',
-  nowUs: Date.parse('2026-11-24T14:00:00Z') * 1000,
+  recordTimeUs: Date.parse('2026-11-24T14:00:00Z') * 1000,
+  pastWindowUs: 31 * 86_400_000_000,
   futureWindowUs: 300_000_000,
 };
 const base = {

@@ -8,7 +8,8 @@ import {
 
 const ctx: DecodeContext = {
   timeZone: 'America/Sao_Paulo',
-  nowUs: Date.parse('2026-11-24T14:00:00Z') * 1000,
+  recordTimeUs: Date.parse('2026-11-24T14:00:00Z') * 1000,
+  pastWindowUs: 31 * 86_400_000_000,
   futureWindowUs: 300_000_000,
 };
 const CALLBACK_TIME = '24/11/2026 10:00:00.250';

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { type DecodeContext, type Decoded, decodeTick, type TickRow } from '../../src/transform/index.js';
 
 const NOW_US = Date.parse('2026-11-24T14:00:00Z') * 1000;
-const ctx: DecodeContext = { timeZone: 'America/Sao_Paulo', nowUs: NOW_US, futureWindowUs: 300_000_000 };
+const ctx: DecodeContext = {
+  timeZone: 'America/Sao_Paulo',
+  recordTimeUs: NOW_US,
+  futureWindowUs: 300_000_000,
+  pastWindowUs: 31 * 86_400_000_000,
+};
 
 const base = {
   symbol: 'PETR4',
@@ -167,6 +172,8 @@ describe('decodeTick: invalid', () => {
     ['timestamp without offset', json({ tickTime: '2026-11-24T13:00:00' }), 'invalid_field', 'tickTime'],
     ['epoch number as timestamp', json({ tickTime: 1764000000000 }), 'invalid_field', 'tickTime'],
     ['future timestamp', json({ tickTime: '2026-11-24T14:05:00.000001Z' }), 'invalid_field', 'tickTime'],
+    ['past the past window', json({ tickTime: '2026-10-24T13:59:59Z' }), 'invalid_field', 'tickTime'],
+    ["ProfitDLL's zero date", json({ tickTime: '30/12/1899 00:00:00.000' }), 'invalid_field', 'tickTime'],
     ['31/02', json({ tickTime: '31/02/2026 10:00:00.000' }), 'invalid_field', 'tickTime'],
     ['tradeId fractional', json({ tradeId: 1.5 }), 'invalid_field', 'tradeId'],
     ['tradeId negative', json({ tradeId: -1 }), 'invalid_field', 'tradeId'],
@@ -208,5 +215,20 @@ describe('decodeTick: invalid', () => {
 
   it('an escaped backslash before "u0000" is text, not NUL', () => {
     expect(tick(decode(json({ source: '\\u0000' }))).source).toBe('\\u0000');
+  });
+});
+
+describe('the time windows are judged against the Kafka timestamp, never the clock', () => {
+  const at = (recordTimeUs: number, tickTime: string) =>
+    decodeTick(Buffer.from(json({ tickTime })), { ...ctx, recordTimeUs });
+  it.each([
+    ['a tick a year old in a message of its time', NOW_US - 365 * 86_400e6, '2025-11-24T13:00:00Z', true],
+    ['the same tick in a message sent now', NOW_US, '2025-11-24T13:00:00Z', false],
+    ['a tick 4 minutes after its message', NOW_US, '2026-11-24T14:04:00Z', true],
+    ['a tick 6 minutes after its message', NOW_US, '2026-11-24T14:06:00Z', false],
+    ['no Kafka timestamp: no windows', 0, '2020-01-01T00:00:00Z', true],
+    ["no Kafka timestamp: ProfitDLL's zero date still refused", 0, '30/12/1899 00:00:00.000', false],
+  ])('%s → ok %s', (_name, recordTimeUs, tickTime, ok) => {
+    expect(at(recordTimeUs, tickTime).ok).toBe(ok);
   });
 });
