@@ -48,3 +48,6 @@ commit;
 begin;
 \ir data_capture/012_ohlcv_merge_keys.sql
 commit;
+begin;
+\ir data_capture/013_market_ticks_trade_id.sql
+commit;

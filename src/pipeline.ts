@@ -218,12 +218,9 @@ export class Pipeline {
         sources[decoded.messages[i] as number] as SourceRef,
       );
     }
-    for (let i = 0; i < decoded.tickSymbols.length; i++) {
-      batch.touch(
-        decoded.tickSymbols[i] as string,
-        decoded.tickExchanges[i] as string,
-        decoded.tickTimesUs[i] as number,
-      );
+    const ticks = decoded.ticks;
+    for (let i = 0; i < ticks.symbols.length; i++) {
+      batch.touch(ticks.symbols[i] as string, ticks.exchanges[i] as string, ticks.timesUs[i] as number);
     }
     for (const status of decoded.callbackStatuses) this.metrics.callbacksByStatus.inc({ status });
     const invalid = decoded.invalid.map((bad): DeadLetter => {

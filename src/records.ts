@@ -33,7 +33,18 @@ export interface TickColumns {
   volumes: string[];
   /** tick_time in µs since the epoch. */
   timesUs: number[];
+  /** The exchange's trade number as decimal text, null when the message had none. */
+  tradeIds: (string | null)[];
 }
+
+export const emptyTickColumns = (): TickColumns => ({
+  symbols: [],
+  exchanges: [],
+  prices: [],
+  volumes: [],
+  timesUs: [],
+  tradeIds: [],
+});
 
 /** For the bars: the time span a batch's ticks cover, per symbol and minute. */
 export interface TouchedSpan {

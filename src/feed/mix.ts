@@ -83,7 +83,7 @@ function validCallback(
   let outcome: Outcome = 'skipped-callback';
   if (r < 0.3) {
     type = 'TRADE';
-    payload = { symbol, price: mid.toFixed(2), volume: 100, aggressor: 'BUY', tradeId: `cb-${seq}` };
+    payload = { symbol, price: mid.toFixed(2), volume: 100, aggressor: 'BUY', tradeId: seq };
     outcome = 'trade-callback';
   } else if (r < 0.5) {
     type = 'PRICE_DEPTH';

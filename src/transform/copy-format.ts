@@ -14,6 +14,7 @@ export const TICK_COLUMNS = [
   'aggressor',
   'tick_time',
   'source',
+  'trade_id',
 ] as const;
 export const BOOK_COLUMNS = [
   'symbol',
@@ -70,7 +71,7 @@ export function levelsJson(levels: readonly BookLevel[]): string {
 // Decimals, times, aggressors, statuses and level JSON are built from digits and fixed words: no escaping.
 
 export function tickLine(r: TickRow): string {
-  return `${escapeCopyText(r.symbol)}\t${escapeCopyText(r.exchange)}\t${r.price}\t${r.volume}\t${r.aggressor}\t${r.tickTime}\t${escapeCopyText(r.source)}\n`;
+  return `${escapeCopyText(r.symbol)}\t${escapeCopyText(r.exchange)}\t${r.price}\t${r.volume}\t${r.aggressor}\t${r.tickTime}\t${escapeCopyText(r.source)}\t${r.tradeId ?? COPY_NULL}\n`;
 }
 
 export function bookLine(r: BookRow): string {

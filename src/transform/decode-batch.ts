@@ -1,4 +1,4 @@
-import { TABLES, type TableName } from '../records.js';
+import { emptyTickColumns, TABLES, type TableName, type TickColumns } from '../records.js';
 import { bookLine, callbackLine, tickLine } from './copy-format.js';
 import { decodeBook, decodeCallback, decodeTick } from './decode.js';
 import type { CallbackStatus, DecodeContext, Decoded, DecodeErrorCode } from './types.js';
@@ -24,10 +24,8 @@ export interface DecodedBatch {
   lines: string[];
   tables: number[];
   messages: number[];
-  /** Per tick row, for the bars: symbol, exchange and µs since the epoch. */
-  tickSymbols: string[];
-  tickExchanges: string[];
-  tickTimesUs: number[];
+  /** The tick rows' values, in row order (for the bars and the trade numbers). */
+  ticks: TickColumns;
   /** Status of every callback row, in row order. */
   callbackStatuses: CallbackStatus[];
   invalid: { message: number; code: DecodeErrorCode; text: string }[];
@@ -52,9 +50,7 @@ export function decodeBatch(
     lines: [],
     tables: [],
     messages: [],
-    tickSymbols: [],
-    tickExchanges: [],
-    tickTimesUs: [],
+    ticks: emptyTickColumns(),
     callbackStatuses: [],
     invalid: [],
   };
@@ -67,9 +63,13 @@ export function decodeBatch(
     }
     for (const t of d.ticks) {
       addRow(out, TICKS, tickLine(t), i);
-      out.tickSymbols.push(t.symbol);
-      out.tickExchanges.push(t.exchange);
-      out.tickTimesUs.push(t.tickTimeUs);
+      const c = out.ticks;
+      c.symbols.push(t.symbol);
+      c.exchanges.push(t.exchange);
+      c.prices.push(t.price);
+      c.volumes.push(t.volume);
+      c.timesUs.push(t.tickTimeUs);
+      c.tradeIds.push(t.tradeId);
     }
     for (const b of d.books) addRow(out, BOOKS, bookLine(b), i);
     for (const c of d.callbacks) {

@@ -96,22 +96,33 @@ export function readAggressor(o: JsonObject): Aggressor {
   return reject('invalid_field', 'aggressor', `aggressor must be BUY, SELL or NEUTRAL, got ${shown(v)}`);
 }
 
-/** Optional trade number: a non-negative integer (any size) or a string of 1..64 characters. */
-export function readTradeId(o: JsonObject): string | undefined {
+const BIGINT_MAX = 9223372036854775807n;
+
+/**
+ * Optional exchange trade number (market_ticks.trade_id bigint): a whole number in bigint range,
+ * as a JSON number or a string of digits; canonical decimal text, or null when absent.
+ */
+export function readTradeId(o: JsonObject): string | null {
   const v = o.tradeId;
-  if (!present(v)) return undefined;
-  if (typeof v === 'string') return readString(o, 'tradeId', 64);
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v);
-  if (v instanceof JsonNumber && isUnsignedInteger(v.text)) return v.text; // beyond 2^53: kept as text
+  if (!present(v)) return null;
+  const text =
+    typeof v === 'string' ? v : v instanceof JsonNumber ? v.text : typeof v === 'number' ? String(v) : '';
+  if (isInteger(text)) {
+    const n = BigInt(text);
+    if (n <= BIGINT_MAX && n >= -BIGINT_MAX - 1n) return n.toString();
+  }
   return reject(
     'invalid_field',
     'tradeId',
-    `tradeId must be a non-negative integer or a string, got ${describe(v)}`,
+    `tradeId must be a whole number in bigint range, got ${typeof v === 'string' ? shown(v) : describe(v)}`,
   );
 }
 
-function isUnsignedInteger(s: string): boolean {
-  for (let k = 0; k < s.length; k++) {
+/** Optional sign, then 1..19 digits (any more is beyond bigint in any case). */
+function isInteger(s: string): boolean {
+  const from = s.charCodeAt(0) === 45 ? 1 : 0;
+  if (s.length === from || s.length - from > 19) return false;
+  for (let k = from; k < s.length; k++) {
     const c = s.charCodeAt(k);
     if (c < 48 || c > 57) return false;
   }

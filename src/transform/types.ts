@@ -28,7 +28,8 @@ export interface TickRow {
   tickTime: string;
   tickTimeUs: number;
   source: string;
-  tradeId?: string;
+  /** The exchange's trade number (bigint as decimal text), null when the message has none. */
+  tradeId: string | null;
 }
 
 export interface BookLevel {

@@ -259,7 +259,7 @@ describe('bars merged in the flush transaction, on the real stack', () => {
           tickTime: new Date(us / 1000).toISOString(),
           tickTimeUs: us,
           source: 'ProfitDLL',
-          tradeId: undefined,
+          tradeId: null,
         };
         batch.addRow('market_ticks', tickLine(row), {
           topic: 'ticks',

@@ -56,9 +56,10 @@ describe('line formatters', () => {
       'aggressor',
       'tick_time',
       'source',
+      'trade_id',
     ]);
     expect(tickLine(tick)).toBe(
-      'PE\\tTR4\tB3\t30.12\t100\tBUY\t2026-11-24 13:00:00.123456+00\tback\\\\slash\n',
+      'PE\\tTR4\tB3\t30.12\t100\tBUY\t2026-11-24 13:00:00.123456+00\tback\\\\slash\t1\n',
     );
   });
 

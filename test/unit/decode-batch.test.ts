@@ -90,12 +90,17 @@ describe('decodeBatch', () => {
       [NOW_US / 1000, NOW_US / 1000],
       ctx,
     );
-    expect(d.tickSymbols).toEqual(['PETR4', 'VALE3']);
-    expect(d.tickExchanges).toEqual(['B3', 'B3']);
-    expect(d.tickTimesUs).toEqual([
-      Date.parse('2026-11-24T13:00:00Z') * 1000 + 123456,
-      Date.parse('2026-11-24T10:01:00Z') * 1000,
-    ]);
+    expect(d.ticks).toEqual({
+      symbols: ['PETR4', 'VALE3'],
+      exchanges: ['B3', 'B3'],
+      prices: ['30.12', '30.12'],
+      volumes: ['100', '100'],
+      timesUs: [
+        Date.parse('2026-11-24T13:00:00Z') * 1000 + 123456,
+        Date.parse('2026-11-24T10:01:00Z') * 1000,
+      ],
+      tradeIds: ['1', '1'],
+    });
     const trade = { symbol: 'PETR4', price: '30.12', volume: 100, aggressor: 'SELL' };
     const c = decodeBatch(
       'callbacks',
@@ -104,7 +109,8 @@ describe('decodeBatch', () => {
       ctx,
     );
     expect(c.callbackStatuses).toEqual(['SKIPPED', 'PROCESSED']);
-    expect(c.tickSymbols).toEqual(['PETR4']);
+    expect(c.ticks.symbols).toEqual(['PETR4']);
+    expect(c.ticks.tradeIds).toEqual([null]);
   });
 });
 
