@@ -12,6 +12,8 @@ KAFKA_PORT=${STACK_KAFKA_PORT:-59092}
 CONTROLLER_PORT=${STACK_KAFKA_CONTROLLER_PORT:-59093}
 KAFKA_VERSION=${STACK_KAFKA_VERSION:-4.4.0}
 KAFKA_MAJOR=${KAFKA_VERSION%%.*}
+# STACK_SERVICES=kafka starts a broker only (e.g. a second Kafka release beside the main stack).
+SERVICES=${STACK_SERVICES:-postgres kafka}
 PG_MAJOR=15
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_EXT_DIR=/usr/share/postgresql/$PG_MAJOR/extension
@@ -241,18 +243,24 @@ L4J
   fi
 }
 
-ensure_packages
-ensure_timescaledb
-ensure_kafka_jars
-start_postgres
-prepare_database
-start_kafka
+wants() { [[ " $SERVICES " == *" $1 "* ]]; }
 
-cat >"$STACK_DIR/env" <<ENV
-DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$DB_NAME
-KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
-PGHOST=127.0.0.1
-PGPORT=$PG_PORT
-PGUSER=postgres
-ENV
+ensure_packages
+if wants postgres; then
+  ensure_timescaledb
+  start_postgres
+  prepare_database
+fi
+if wants kafka; then
+  ensure_kafka_jars
+  start_kafka
+fi
+
+{
+  if wants postgres; then
+    printf 'DATABASE_URL=postgres://postgres@127.0.0.1:%s/%s\n' "$PG_PORT" "$DB_NAME"
+    printf 'PGHOST=127.0.0.1\nPGPORT=%s\nPGUSER=postgres\n' "$PG_PORT"
+  fi
+  if wants kafka; then printf 'KAFKA_BROKERS=127.0.0.1:%s\n' "$KAFKA_PORT"; fi
+} >"$STACK_DIR/env"
 log "ready: $(tr '\n' ' ' <"$STACK_DIR/env")"
