@@ -23,6 +23,8 @@ if [ "$have" -lt "$MAJOR" ]; then
     "$tmp/package/bin/node" --version >/dev/null
     # Another run may have won the race: keep the first complete copy.
     mv -T "$tmp/package" "$DIR" 2>/dev/null || [ -x "$DIR/bin/node" ]
+    rm -rf "$tmp" # exec below skips the EXIT trap
+    trap - EXIT
   fi
   export PATH="$DIR/bin:$PATH"
 fi
