@@ -62,7 +62,7 @@ async function run(url: string, bars: boolean) {
     let t = performance.now();
     let c = cpuSeconds(pid);
     const { rows: idRows } = await client.query<{ id: string }>(
-      `select nextval('data_capture.market_ticks_id_seq')::text as id from generate_series(1, $1::int) order by 1`,
+      `select nextval('data_capture.market_ticks_id_seq')::text as id from generate_series(1, $1::int) as g order by g`,
       [rows.length],
     );
     const ids = idRows.map((r) => r.id);

@@ -15,7 +15,7 @@ export const SP = 'America/Sao_Paulo';
 export const COPY_TICKS_SQL =
   'copy data_capture.market_ticks (id, symbol, exchange, price, volume, aggressor, tick_time, source, trade_id) from stdin';
 export const RESERVE_IDS_SQL = `select nextval('data_capture.market_ticks_id_seq')::text as id
-  from generate_series(1, $1::int) order by 1`;
+  from generate_series(1, $1::int) as g order by g`;
 
 /** COPY text of `rows` with their ids, as the sink writes them. */
 export const copyText = (rows: readonly TickRow[], ids: readonly string[]) =>
