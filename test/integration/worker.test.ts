@@ -2,8 +2,10 @@ import { execFileSync } from 'node:child_process';
 import type { Kafka, Producer } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TIMEFRAMES } from '../../src/bars/index.js';
 import { bookValue, isoLocal, tickMessages } from '../../src/feed/synthetic.js';
 import { migrate } from '../../src/schema/index.js';
+import { MISMATCHES_SQL, SP } from '../support/bars.js';
 import { type FreshDatabase, freshDatabase, freshTopic, testKafka } from '../support/fresh.js';
 import { stack } from '../support/stack.js';
 import { startWorker, waitFor } from '../support/worker.js';
@@ -407,7 +409,7 @@ describe('tick-ingest run against the real stack', () => {
   it('rows the database rejects inside a COPY batch are isolated and dead-lettered; the rest lands', async () => {
     const t = await topics('poison');
     const group = `g.${t.ticks}`;
-    await client.query('truncate data_capture.market_ticks');
+    await client.query('truncate data_capture.market_ticks, data_capture.ohlcv_bars');
     await client.query(
       'alter table data_capture.market_ticks add constraint poison_volume check (volume <> 777)',
     );
@@ -438,6 +440,11 @@ describe('tick-ingest run against the real stack', () => {
       ).toBe(0);
       expect(dead.map((d) => d.headers['x-error-code'])).toEqual(Array(poisoned.size).fill('db_23514'));
       expect(dead.map((d) => d.value).sort()).toEqual([...poisoned].map((i) => messages[i]?.value).sort());
+      // The bars hold the committed ticks only: every timeframe equals a recomputation from them.
+      for (const tf of TIMEFRAMES) {
+        const { rows } = await client.query(MISMATCHES_SQL, [tf.interval, tf.name, SP]);
+        expect(rows, `timeframe ${tf.name}`).toEqual([]);
+      }
     } finally {
       await client.query('alter table data_capture.market_ticks drop constraint poison_volume');
     }
