@@ -218,10 +218,7 @@ export class Pipeline {
         sources[decoded.messages[i] as number] as SourceRef,
       );
     }
-    const ticks = decoded.ticks;
-    for (let i = 0; i < ticks.symbols.length; i++) {
-      batch.touch(ticks.symbols[i] as string, ticks.exchanges[i] as string, ticks.timesUs[i] as number);
-    }
+    batch.addTicks(decoded.ticks);
     for (const status of decoded.callbackStatuses) this.metrics.callbacksByStatus.inc({ status });
     const invalid = decoded.invalid.map((bad): DeadLetter => {
       this.metrics.invalidMessages.inc({ topic, reason: bad.code });

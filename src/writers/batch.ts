@@ -3,12 +3,13 @@
  * Pure bookkeeping: the pipeline decides when to close it, the sink writes it.
  */
 import {
+  emptyTickColumns,
   type PartitionOffset,
   partitionKey,
   type SourceRef,
   TABLES,
   type TableName,
-  type TouchedSpan,
+  type TickColumns,
 } from '../records.js';
 
 export interface TableRows {
@@ -24,8 +25,8 @@ export class Batch {
     profitdll_callbacks: { lines: [], sources: [], bytes: 0 },
   };
   readonly offsets = new Map<string, PartitionOffset>();
-  /** Per symbol, per minute since the epoch: a late tick adds its own minute, not the hours between. */
-  readonly touched = new Map<string, Map<number, TouchedSpan>>();
+  /** The values of the market_ticks rows, row i of each column for line i: what the bars are made of. */
+  readonly ticks: TickColumns = emptyTickColumns();
   /** Kafka timestamps of the messages, for the end-to-end latency histogram. */
   readonly messageTimestamps: number[] = [];
   rows = 0;
@@ -42,26 +43,17 @@ export class Batch {
     this.bytes += line.length;
   }
 
-  touch(symbol: string, exchange: string, timeUs: number): void {
-    let minutes = this.touched.get(symbol);
-    if (!minutes) {
-      minutes = new Map();
-      this.touched.set(symbol, minutes);
+  /** Append tick values, in the order their market_ticks lines were added. */
+  addTicks(ticks: TickColumns): void {
+    const c = this.ticks;
+    for (let i = 0; i < ticks.symbols.length; i++) {
+      c.symbols.push(ticks.symbols[i] as string);
+      c.exchanges.push(ticks.exchanges[i] as string);
+      c.prices.push(ticks.prices[i] as string);
+      c.volumes.push(ticks.volumes[i] as string);
+      c.timesUs.push(ticks.timesUs[i] as number);
+      c.tradeIds.push(ticks.tradeIds[i] as string | null);
     }
-    const minute = Math.floor(timeUs / 60_000_000);
-    const span = minutes.get(minute);
-    if (!span) minutes.set(minute, { symbol, exchange, fromUs: timeUs, toUs: timeUs });
-    else {
-      if (timeUs < span.fromUs) span.fromUs = timeUs;
-      if (timeUs > span.toUs) span.toUs = timeUs;
-    }
-  }
-
-  /** The touched spans, one per symbol and minute. */
-  spans(): TouchedSpan[] {
-    const out: TouchedSpan[] = [];
-    for (const minutes of this.touched.values()) for (const span of minutes.values()) out.push(span);
-    return out;
   }
 
   /** Record that messages up to `lastOffset` were handled (stored or dead-lettered): the partition moves on. */
@@ -86,10 +78,7 @@ export class Batch {
       into.bytes += from.bytes;
     }
     for (const [k, o] of other.offsets) this.offsets.set(k, o);
-    for (const span of other.spans()) {
-      this.touch(span.symbol, span.exchange, span.fromUs);
-      this.touch(span.symbol, span.exchange, span.toUs);
-    }
+    this.addTicks(other.ticks);
     for (const ts of other.messageTimestamps) this.messageTimestamps.push(ts);
     this.rows += other.rows;
     this.bytes += other.bytes;
@@ -109,6 +98,15 @@ export class Batch {
         if (!keys.has(partitionKey(s.topic, s.partition))) keep.push(i);
       });
       if (keep.length === rows.lines.length) continue;
+      if (t === 'market_ticks') {
+        const c = this.ticks;
+        c.symbols = keep.map((i) => c.symbols[i] as string);
+        c.exchanges = keep.map((i) => c.exchanges[i] as string);
+        c.prices = keep.map((i) => c.prices[i] as string);
+        c.volumes = keep.map((i) => c.volumes[i] as string);
+        c.timesUs = keep.map((i) => c.timesUs[i] as number);
+        c.tradeIds = keep.map((i) => c.tradeIds[i] as string | null);
+      }
       dropped += rows.lines.length - keep.length;
       rows.lines = keep.map((i) => rows.lines[i] as string);
       rows.sources = keep.map((i) => rows.sources[i] as SourceRef);

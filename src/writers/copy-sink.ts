@@ -1,13 +1,19 @@
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { BarStep } from '../bars/step.js';
 import { withClient } from '../db.js';
 import { classifyError, errorMessage } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import { type SourceRef, TABLES, type TableName, type TouchedSpan } from '../records.js';
+import { type SourceRef, TABLES, type TableName, type TickColumns } from '../records.js';
 import { BOOK_COLUMNS, CALLBACK_COLUMNS, TICK_COLUMNS } from '../transform/copy-format.js';
 import type { Batch } from './batch.js';
 import { advanceOffsets } from './offset-store.js';
+
+/** With the bars on, ticks are COPYed with ids reserved from the sequence: the bar step needs them. */
+const COPY_TICKS_WITH_IDS_SQL = `copy data_capture.market_ticks (id, ${TICK_COLUMNS.join(', ')}) from stdin`;
+const RESERVE_IDS_SQL = `select nextval('data_capture.market_ticks_id_seq')::text as id
+  from generate_series(1, $1::int) as g order by g`;
 
 const COPY_SQL: Record<TableName, string> = {
   market_ticks: `copy data_capture.market_ticks (${TICK_COLUMNS.join(', ')}) from stdin`,
@@ -33,16 +39,6 @@ export interface WriteResult {
   /** Bars inserted or changed per timeframe (empty without a bar step). */
   barsByTimeframe: Record<string, number>;
 }
-
-/**
- * A step run inside the flush's transaction after the COPY, given the ticks' spans: the bars.
- * `isolated`: some rows were written under savepoints (rejected rows were bisected out).
- */
-export type BarStep = (
-  client: pg.ClientBase,
-  spans: readonly TouchedSpan[],
-  isolated: boolean,
-) => Promise<Record<string, number>>;
 
 /** What the sink needs from outside: whose offsets these are, and the dead-letter queue. */
 export interface SinkContext {
@@ -82,21 +78,35 @@ export class CopySink {
         const rejected: RejectedRow[] = [];
         const rowsByTable = {} as Record<TableName, number>;
         const bytesByTable = {} as Record<TableName, number>;
+        // With the bars on, the ticks go in with ids reserved here, so the bar step knows them.
+        let tickIds: string[] = [];
+        const refusedTicks: number[] = [];
         for (const table of TABLES) {
-          const { lines, sources, bytes } = batch.tables[table];
+          const { sources, bytes } = batch.tables[table];
+          let { lines } = batch.tables[table];
           rowsByTable[table] = lines.length;
           bytesByTable[table] = bytes;
           if (lines.length === 0) continue;
+          let sql = COPY_SQL[table];
+          if (table === 'market_ticks' && this.bars) {
+            tickIds = (await client.query<{ id: string }>(RESERVE_IDS_SQL, [lines.length])).rows.map(
+              (r) => r.id,
+            );
+            lines = lines.map((line, i) => `${tickIds[i]}\t${line}`);
+            sql = COPY_TICKS_WITH_IDS_SQL;
+          }
           if (isolate) {
             const before = rejected.length;
-            await this.copyBisecting(client, table, lines, sources, rejected);
+            await this.copyBisecting(client, table, sql, lines, sources, rejected, 0, refusedTicks);
             rowsByTable[table] -= rejected.length - before;
           } else {
-            await this.copy(client, table, lines);
+            await this.copy(client, table, sql, lines);
           }
         }
-        const spans = this.bars && rowsByTable.market_ticks > 0 ? batch.spans() : [];
-        const barsByTimeframe = spans.length > 0 && this.bars ? await this.bars(client, spans, isolate) : {};
+        const barsByTimeframe =
+          this.bars && tickIds.length > 0
+            ? await this.bars(client, ...committedTicks(batch.ticks, tickIds, refusedTicks))
+            : {};
         if (rejected.length > 0) await ctx.deadLetter(rejected);
         await client.query('commit');
         return { rowsByTable, bytesByTable, rejected, barsByTimeframe };
@@ -108,9 +118,14 @@ export class CopySink {
     });
   }
 
-  private async copy(client: pg.PoolClient, table: TableName, lines: readonly string[]): Promise<void> {
+  private async copy(
+    client: pg.PoolClient,
+    table: TableName,
+    sql: string,
+    lines: readonly string[],
+  ): Promise<void> {
     const end = this.metrics.copyDuration.startTimer({ table });
-    const stream = client.query(copyFrom(COPY_SQL[table]));
+    const stream = client.query(copyFrom(sql));
     // Written all at once, not chunk by chunk on 'drain': between two event-loop turns (which a busy
     // decoder makes long) the socket can then take as much as the kernel accepts, not one chunk.
     for (const chunk of chunks(lines)) stream.write(chunk);
@@ -122,13 +137,16 @@ export class CopySink {
   private async copyBisecting(
     client: pg.PoolClient,
     table: TableName,
+    sql: string,
     lines: readonly string[],
     sources: readonly SourceRef[],
     rejected: RejectedRow[],
+    first: number,
+    refusedRows: number[],
   ): Promise<void> {
     await client.query('savepoint isolate');
     try {
-      await this.copy(client, table, lines);
+      await this.copy(client, table, sql, lines);
       await client.query('release savepoint isolate');
       return;
     } catch (err) {
@@ -143,13 +161,37 @@ export class CopySink {
           code: `db_${code}`,
           message: errorMessage(err),
         });
+        if (table === 'market_ticks') refusedRows.push(first);
         return;
       }
     }
     const mid = lines.length >> 1;
-    await this.copyBisecting(client, table, lines.slice(0, mid), sources.slice(0, mid), rejected);
-    await this.copyBisecting(client, table, lines.slice(mid), sources.slice(mid), rejected);
+    const [l, r] = [lines.slice(0, mid), lines.slice(mid)];
+    await this.copyBisecting(client, table, sql, l, sources.slice(0, mid), rejected, first, refusedRows);
+    await this.copyBisecting(client, table, sql, r, sources.slice(mid), rejected, first + mid, refusedRows);
   }
+}
+
+/** The ticks the database accepted, with their ids: all but the rows at `refused` (ascending). */
+function committedTicks(
+  ticks: TickColumns,
+  ids: string[],
+  refused: readonly number[],
+): [TickColumns, string[]] {
+  if (refused.length === 0) return [ticks, ids];
+  const gone = new Set(refused);
+  const keep = ids.map((_, i) => i).filter((i) => !gone.has(i));
+  return [
+    {
+      symbols: keep.map((i) => ticks.symbols[i] as string),
+      exchanges: keep.map((i) => ticks.exchanges[i] as string),
+      prices: keep.map((i) => ticks.prices[i] as string),
+      volumes: keep.map((i) => ticks.volumes[i] as string),
+      timesUs: keep.map((i) => ticks.timesUs[i] as number),
+      tradeIds: keep.map((i) => ticks.tradeIds[i] as string | null),
+    },
+    keep.map((i) => ids[i] as string),
+  ];
 }
 
 function* chunks(lines: readonly string[]): Generator<string> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { partitionKey, type SourceRef } from '../../src/records.js';
+import { partitionKey, type SourceRef, type TickColumns } from '../../src/records.js';
 import { Batch, BatchBuffer } from '../../src/writers/batch.js';
 
 const src = (topic: string, partition: number, offset: number): SourceRef => ({
@@ -9,6 +9,16 @@ const src = (topic: string, partition: number, offset: number): SourceRef => ({
   key: null,
   value: Buffer.from(`m${offset}`),
   timestampMs: 1_000 + offset,
+});
+
+/** Tick values of the given symbols (price, volume and time from the index). */
+const ticksOf = (...symbols: string[]): TickColumns => ({
+  symbols,
+  exchanges: symbols.map(() => 'B3'),
+  prices: symbols.map((_, i) => `3${i}.5`),
+  volumes: symbols.map((_, i) => String(100 + i)),
+  timesUs: symbols.map((_, i) => 1_000_000 * i),
+  tradeIds: symbols.map((_, i) => (i % 2 ? String(i) : null)),
 });
 
 function fakeClock(start = 0) {
@@ -69,28 +79,30 @@ describe('Batch', () => {
     ]);
   });
 
-  it('absorb merges rows, offsets, touched spans and timestamps', () => {
+  it('absorb merges rows, offsets, tick values and timestamps', () => {
     const a = new Batch(0);
     a.addRow('market_ticks', 'a\n', src('t', 0, 0));
-    a.touch('PETR4', 'B3', 100);
+    a.addTicks(ticksOf('PETR4'));
     const b = new Batch(0);
     b.addRow('market_ticks', 'b\n', src('t', 1, 0));
+    b.addRow('market_ticks', 'c\n', src('t', 1, 1));
     b.addRow('profitdll_callbacks', 'c\n', src('c', 0, 0));
-    b.touch('PETR4', 'B3', 50);
-    b.touch('VALE3', 'B3', 70);
-    b.touch('VALE3', 'B3', 3 * 3_600_000_000 + 5); // a tick hours later: its own minute, not the hours between
-    b.advance('t', 1, '0', '3');
+    b.addTicks(ticksOf('VALE3', 'PETR4'));
+    b.advance('t', 1, '1', '3');
     b.messageTimestamps.push(5, 6);
     a.absorb(b);
-    expect(a.rows).toBe(3);
-    expect(a.bytes).toBe(6);
-    expect(a.tables.market_ticks.lines).toEqual(['a\n', 'b\n']);
+    expect(a.rows).toBe(4);
+    expect(a.bytes).toBe(8);
+    expect(a.tables.market_ticks.lines).toEqual(['a\n', 'b\n', 'c\n']);
     expect(a.tables.profitdll_callbacks.lines).toEqual(['c\n']);
-    expect(a.spans()).toEqual([
-      { symbol: 'PETR4', exchange: 'B3', fromUs: 50, toUs: 100 },
-      { symbol: 'VALE3', exchange: 'B3', fromUs: 70, toUs: 70 },
-      { symbol: 'VALE3', exchange: 'B3', fromUs: 3 * 3_600_000_000 + 5, toUs: 3 * 3_600_000_000 + 5 },
-    ]);
+    expect(a.ticks).toEqual({
+      symbols: ['PETR4', 'VALE3', 'PETR4'],
+      exchanges: ['B3', 'B3', 'B3'],
+      prices: ['30.5', '30.5', '31.5'],
+      volumes: ['100', '100', '101'],
+      timesUs: [0, 0, 1_000_000],
+      tradeIds: [null, null, '1'],
+    });
     expect(a.messageTimestamps).toEqual([5, 6]);
     expect(a.offsets.size).toBe(1);
   });
@@ -99,6 +111,7 @@ describe('Batch', () => {
     const b = new Batch(0);
     b.addRow('market_ticks', 'p0\n', src('t', 0, 0));
     b.addRow('market_ticks', 'p1\n', src('t', 1, 0));
+    b.addTicks(ticksOf('KEPT3', 'GONE3'));
     b.addRow('order_book_snapshots', 'b1\n', src('t', 1, 1));
     b.advance('t', 0, '0', '1');
     b.advance('t', 1, '1', '1');
@@ -107,6 +120,8 @@ describe('Batch', () => {
     expect(b.rows).toBe(1);
     expect(b.bytes).toBe(3);
     expect(b.tables.market_ticks.lines).toEqual(['p0\n']);
+    // The bars must not count a dropped tick: its values go with its line.
+    expect(b.ticks).toEqual(ticksOf('KEPT3'));
     expect(b.tables.order_book_snapshots.lines).toEqual([]);
     expect([...b.offsets.keys()]).toEqual([partitionKey('t', 0)]);
   });
