@@ -180,4 +180,14 @@ describe('bars on the community edition with compressed chunks (PGlite + Timesca
     expect(repaired['1m']).toBe(1);
     expect(await mismatches(db)).toEqual({});
   });
+
+  it('migration 014 backfills volume_sum in compressed chunks, from compressed ticks', async () => {
+    const file = (await readSqlFiles(DATA_CAPTURE_SQL_DIR)).find(
+      (f) => f.version === '014_ohlcv_volume_sum.sql',
+    );
+    await db.query('update data_capture.ohlcv_bars set volume_sum = null');
+    expect(Object.keys(await mismatches(db))).toEqual(TIMEFRAMES.map((t) => t.name));
+    await db.transaction((tx) => tx.exec(file?.sql ?? ''));
+    expect(await mismatches(db)).toEqual({});
+  });
 });
