@@ -12,7 +12,7 @@ import { advanceOffsets } from './offset-store.js';
 // Tick ids are taken from the identity's sequence before the COPY, so the worker knows each stored
 // tick's id: the bars' open and close are keyed by (tick_time, id) without reading the ticks back.
 const TICK_ID_SEQUENCE = 'data_capture.market_ticks_id_seq';
-const RESERVE_IDS_SQL = `select string_agg(nextval($1::regclass)::text, ',') as ids from generate_series(1, $2)`;
+const RESERVE_IDS_SQL = `select string_agg(nextval($1::regclass)::text, ',' order by g) as ids from generate_series(1, $2::int) as g`;
 
 const COPY_SQL: Record<TableName, string> = {
   market_ticks: `copy data_capture.market_ticks (id, ${TICK_COLUMNS.join(', ')}) from stdin`,
