@@ -32,6 +32,18 @@ program
   .action(async () => (await import('./schema/commands.js')).retentionCommand());
 
 program
+  .command('gaps')
+  .description(
+    'list the holes in the feed (data_capture.feed_gaps): the trade-number ranges to request from ProfitDLL history',
+  )
+  .option('--symbol <symbol>', 'only this symbol')
+  .option('--day <YYYY-MM-DD>', 'only this trading day (exchange time)')
+  .option('--open', 'only holes still open')
+  .action(async (flags: { symbol?: string; day?: string; open?: boolean }) =>
+    (await import('./trades/command.js')).gapsCommand(flags),
+  );
+
+program
   .command('produce')
   .description(
     'send a synthetic ProfitDLL feed (ticks, books, callbacks, some invalid) to the TOPIC_* topics',

@@ -106,6 +106,16 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    duplicateTrades: new Counter({
+      name: 'tick_ingest_duplicate_trades_total',
+      help: 'Ticks not stored because their trade (symbol, trading day, trade number) was already stored',
+      registers: [registry],
+    }),
+    feedGapsOpen: new Gauge({
+      name: 'tick_ingest_feed_gaps_open',
+      help: 'Open holes in the trade numbers (data_capture.feed_gaps with filled_at null), as last seen',
+      registers: [registry],
+    }),
     partitionsOwned: new Gauge({
       name: 'tick_ingest_partitions_owned',
       help: 'Partitions this replica holds a claim on',

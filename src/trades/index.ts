@@ -1,0 +1,3 @@
+export { countOpenGaps, type GapFilter, type GapRow, listGaps } from './gaps.js';
+export { recordTrades, type TradeStep, type TradeStepResult } from './step.js';
+export { tradingDay } from './trading-day.js';
