@@ -22,7 +22,7 @@ export interface GapRow {
 }
 
 /** data_capture.feed_gaps, filtered, by symbol, day and range (trade numbers as exact text). */
-export async function listGaps(client: pg.ClientBase, filter: GapFilter = {}): Promise<GapRow[]> {
+export async function listGaps(client: pg.ClientBase | pg.Pool, filter: GapFilter = {}): Promise<GapRow[]> {
   const { rows } = await client.query<GapRow>(
     `select id::text as id, symbol, trading_day::text as "tradingDay",
             first_missing::text as "firstMissing", last_missing::text as "lastMissing",
@@ -41,7 +41,7 @@ export async function listGaps(client: pg.ClientBase, filter: GapFilter = {}): P
 }
 
 /** Open holes in the whole database: the tick_ingest_feed_gaps_open gauge at start and on a claim. */
-export async function countOpenGaps(client: pg.ClientBase): Promise<number> {
+export async function countOpenGaps(client: pg.ClientBase | pg.Pool): Promise<number> {
   const { rows } = await client.query<{ n: number }>(
     'select count(*)::int as n from data_capture.feed_gaps where filled_at is null',
   );
