@@ -52,6 +52,16 @@ program
   .option('--rate <msgs/s>', 'pace the feed; without --count run until SIGINT')
   .option('--invalid <fraction>', 'share of invalid messages, 0..1', '0.01')
   .option('--mix <ticks,book,callbacks>', 'relative weights of the three topics', '70,20,10')
+  .option(
+    '--replay <fraction>',
+    'share of messages that re-send the last 1-3 trades (duplicates), 0..1',
+    '0.002',
+  )
+  .option(
+    '--skip <fraction>',
+    'share of trades after which 1-3 trade numbers are left out (holes), 0..1',
+    '0.001',
+  )
   .option('--span <seconds>', 'with --count only: spread message times over the last N seconds', '600')
   .option('--seed <n>', 'seed of the generator', '7')
   .option('--quiet', 'no progress lines')
