@@ -35,6 +35,8 @@ const COLUMNS = [
   ['first_missing', (g: GapRow) => g.firstMissing],
   ['last_missing', (g: GapRow) => g.lastMissing],
   ['missing', (g: GapRow) => g.missing],
+  ['after_time', (g: GapRow) => g.afterTime ?? ''],
+  ['before_time', (g: GapRow) => g.beforeTime ?? ''],
   ['detected_at', (g: GapRow) => g.detectedAt],
   ['filled_at', (g: GapRow) => g.filledAt ?? 'open'],
   ['split_from', (g: GapRow) => g.splitFrom ?? ''],
@@ -58,14 +60,17 @@ export function gapLines(rows: readonly GapRow[]): string[] {
   return [line(COLUMNS.map(([name]) => name)), ...cells.map(line), summary];
 }
 
-/** `tick-ingest gaps`: the holes in the feed, so a desk knows which ranges to request from ProfitDLL's history. */
+/**
+ * `tick-ingest gaps`: the holes in the feed, so a desk knows which ranges to request from ProfitDLL's
+ * history, and between which trade times (exchange-local, EXCHANGE_TIME_ZONE).
+ */
 export async function gapsCommand(flags: GapsFlags, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const filter = gapFilter(flags);
-  const { DATABASE_URL } = loadConfig(env, ['DATABASE_URL']);
+  const { DATABASE_URL, EXCHANGE_TIME_ZONE } = loadConfig(env, ['DATABASE_URL', 'EXCHANGE_TIME_ZONE']);
   const client = new pg.Client({ connectionString: DATABASE_URL, application_name: 'tick-ingest gaps' });
   await client.connect();
   try {
-    for (const line of gapLines(await listGaps(client, filter))) console.log(line);
+    for (const line of gapLines(await listGaps(client, filter, EXCHANGE_TIME_ZONE))) console.log(line);
   } finally {
     await client.end();
   }

@@ -287,13 +287,16 @@ describe('the trade step on the real stack', () => {
   it('lists the holes for a desk, filtered, through the library and `tick-ingest gaps`', async () => {
     await flush([...range('LIST', 1, 2), ['LIST', 5, 5000], ['LIST', 9, 9000]]);
     await flush([['LIST', 3, 3000]]);
-    const open = await listGaps(pool, { symbol: 'LIST', open: true });
-    expect(open.map((g) => [g.tradingDay, g.firstMissing, g.lastMissing, g.missing])).toEqual([
-      [DAY, '4', '4', '1'],
-      [DAY, '6', '8', '3'],
+    const open = await listGaps(pool, { symbol: 'LIST', open: true }, SP);
+    // The window to request: between the stored trades on either side, in exchange time.
+    expect(
+      open.map((g) => [g.tradingDay, g.firstMissing, g.lastMissing, g.missing, g.afterTime, g.beforeTime]),
+    ).toEqual([
+      [DAY, '4', '4', '1', `${DAY} 10:00:00.003000`, `${DAY} 10:00:00.005000`],
+      [DAY, '6', '8', '3', `${DAY} 10:00:00.005000`, `${DAY} 10:00:00.009000`],
     ]);
-    expect((await listGaps(pool, { symbol: 'LIST' })).length).toBe(3);
-    expect(await listGaps(pool, { symbol: 'LIST', day: '2026-11-23' })).toEqual([]);
+    expect((await listGaps(pool, { symbol: 'LIST' }, SP)).length).toBe(3);
+    expect(await listGaps(pool, { symbol: 'LIST', day: '2026-11-23' }, SP)).toEqual([]);
     expect(await countOpenGaps(pool)).toBe(
       (
         await pool.query<{ n: number }>(
@@ -316,9 +319,9 @@ describe('the trade step on the real stack', () => {
     );
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^symbol\s+trading_day\s+first_missing\s+last_missing\s+missing/);
-    expect(lines.slice(1, 3).map((l) => l.split(/\s+/).slice(0, 5))).toEqual([
-      ['LIST', DAY, '4', '4', '1'],
-      ['LIST', DAY, '6', '8', '3'],
+    expect(lines.slice(1, 3).map((l) => l.split(/\s+/).slice(0, 9))).toEqual([
+      ['LIST', DAY, '4', '4', '1', DAY, '10:00:00.003000', DAY, '10:00:00.005000'],
+      ['LIST', DAY, '6', '8', '3', DAY, '10:00:00.005000', DAY, '10:00:00.009000'],
     ]);
     expect(lines[3]).toBe('2 holes listed, 2 open (4 trade numbers missing)');
   });

@@ -257,6 +257,8 @@ describe('tick-ingest gaps', () => {
     firstMissing: '5',
     lastMissing: '7',
     missing: '3',
+    afterTime: '2026-11-24 10:00:00.004000',
+    beforeTime: '2026-11-24 10:00:00.008000',
     detectedAt: '2026-11-24T13:00:00Z',
     filledAt: null,
     splitFrom: null,
@@ -267,12 +269,19 @@ describe('tick-ingest gaps', () => {
     expect(
       gapLines([
         row({}),
-        row({ id: '2', firstMissing: '9', lastMissing: '9', missing: '1', filledAt: '2026-11-24T14:00:00Z' }),
+        row({
+          id: '2',
+          firstMissing: '9',
+          lastMissing: '9',
+          missing: '1',
+          beforeTime: null,
+          filledAt: '2026-11-24T14:00:00Z',
+        }),
       ]),
     ).toEqual([
-      'symbol  trading_day  first_missing  last_missing  missing  detected_at           filled_at             split_from',
-      'PETR4   2026-11-24   5              7             3        2026-11-24T13:00:00Z  open',
-      'PETR4   2026-11-24   9              9             1        2026-11-24T13:00:00Z  2026-11-24T14:00:00Z',
+      'symbol  trading_day  first_missing  last_missing  missing  after_time                  before_time                 detected_at           filled_at             split_from',
+      'PETR4   2026-11-24   5              7             3        2026-11-24 10:00:00.004000  2026-11-24 10:00:00.008000  2026-11-24T13:00:00Z  open',
+      'PETR4   2026-11-24   9              9             1        2026-11-24 10:00:00.004000                              2026-11-24T13:00:00Z  2026-11-24T14:00:00Z',
       '2 holes listed, 1 open (3 trade numbers missing)',
     ]);
     expect(gapLines([])).toEqual(['0 holes listed, 0 open (0 trade numbers missing)']);
