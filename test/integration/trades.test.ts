@@ -7,7 +7,13 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyTickColumns, type TickColumns } from '../../src/records.js';
 import { migrate } from '../../src/schema/index.js';
-import { countOpenGaps, listGaps, recordTrades, type TradeStepResult } from '../../src/trades/index.js';
+import {
+  countOpenGaps,
+  forgetTrades,
+  listGaps,
+  recordTrades,
+  type TradeStepResult,
+} from '../../src/trades/index.js';
 import { forgetOldTrades } from '../../src/trades/retention.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { TICK_COLUMNS, tickLine } from '../../src/transform/copy-format.js';
@@ -282,6 +288,31 @@ describe('the trade step on the real stack', () => {
       ['13-14', false],
       ['17-19', false],
     ]);
+  });
+
+  it('reports a kept trade the database then rejected as missing, so its corrected redelivery is stored', async () => {
+    await flush(range('REJ', 1, 3));
+    const rows = range('REJ', 4, 8, 4000);
+    const { cols, lines } = batch(rows);
+    const c = await pool.connect();
+    try {
+      await c.query('begin');
+      const r = await recordTrades(c, cols, SP);
+      // Rows 1 and 2 (trades 5 and 6) are the ones the database refused (dead-lettered by the sink).
+      expect(await forgetTrades(c, cols, [1, 2], SP)).toBe(2);
+      await copyTicks(
+        c,
+        lines.filter((_, i) => r.keep[i] && i !== 1 && i !== 2),
+      );
+      await c.query('commit');
+    } finally {
+      c.release();
+    }
+    expect(await openRanges('REJ')).toEqual(['5-5', '6-6']);
+    const again = await flush(range('REJ', 4, 8, 4000));
+    expect([again.duplicates, again.gapsFilled, again.openGaps !== undefined]).toEqual([3, 2, true]);
+    expect(await openRanges('REJ')).toEqual([]);
+    expect(await stored('REJ')).toEqual({ ids: ids(1, 8), copies: [1], unnumbered: 0 });
   });
 
   it('lists the holes for a desk, filtered, through the library and `tick-ingest gaps`', async () => {
