@@ -64,9 +64,11 @@ export const groupKey = (symbol: string, day: string) => `${symbol}\u0000${day}`
 
 /** The batch's numbered ticks by symbol and trading day (ticks without a trade number take no part). */
 export function groupTrades(ticks: TickColumns, timeZone: string): TradeGroup[] {
-  const groups = new Map<string, TradeGroup>();
+  const out: TradeGroup[] = [];
+  // By symbol, then day: a batch rarely spans two days, and no key string is built per row.
+  const bySymbol = new Map<string, TradeGroup[]>();
   let lastSec = Number.NaN;
-  let lastDay = '';
+  let day = '';
   for (let i = 0; i < ticks.tradeIds.length; i++) {
     const id = ticks.tradeIds[i];
     if (id === null || id === undefined) continue;
@@ -74,22 +76,29 @@ export function groupTrades(ticks: TickColumns, timeZone: string): TradeGroup[] 
     // Ticks come in time order: most share the previous tick's second, hence its day.
     const sec = Math.floor(us / 1e6);
     if (sec !== lastSec) {
-      lastDay = tradingDay(us, timeZone);
+      day = tradingDay(us, timeZone);
       lastSec = sec;
     }
     const symbol = ticks.symbols[i] as string;
-    const key = groupKey(symbol, lastDay);
     const n = BigInt(id);
-    const g = groups.get(key);
-    if (!g) groups.set(key, { symbol, day: lastDay, rows: [i], numbers: [n], min: n, max: n });
-    else {
+    let days = bySymbol.get(symbol);
+    if (!days) {
+      days = [];
+      bySymbol.set(symbol, days);
+    }
+    const g = days.find((x) => x.day === day);
+    if (!g) {
+      const created = { symbol, day, rows: [i], numbers: [n], min: n, max: n };
+      days.push(created);
+      out.push(created);
+    } else {
       g.rows.push(i);
       g.numbers.push(n);
       if (n < g.min) g.min = n;
       if (n > g.max) g.max = n;
     }
   }
-  return [...groups.values()];
+  return out;
 }
 
 const compare = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
