@@ -54,3 +54,6 @@ commit;
 begin;
 \ir data_capture/014_ohlcv_volume_sum.sql
 commit;
+begin;
+\ir data_capture/016_trade_numbers.sql
+commit;

@@ -345,7 +345,12 @@ describe('tick-ingest run against the real stack', () => {
     const group = `g.${t.ticks}`;
     const total = 30_000;
     const feed = [
-      ...tickMessages(total, { uniqueVolumes: true, startUs: Date.now() * 1000 - 3_600_000_000 }),
+      // Trade numbers above the earlier feeds' of today, which share this database.
+      ...tickMessages(total, {
+        uniqueVolumes: true,
+        startUs: Date.now() * 1000 - 3_600_000_000,
+        firstSeq: 100_000,
+      }),
     ];
     for (let i = 0; i < feed.length; i += 5_000) {
       await producer.send({
@@ -386,7 +391,10 @@ describe('tick-ingest run against the real stack', () => {
   it('two replicas in one group split the partitions and write each row once', async () => {
     const t = await topics('pair');
     const group = `g.${t.ticks}`;
-    await client.query('truncate data_capture.market_ticks, data_capture.ohlcv_bars');
+    // The trade numbers go with the ticks: this feed numbers its trades from 1 again.
+    await client.query(
+      'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.trade_sequences, data_capture.feed_gaps',
+    );
     const total = 12_000;
     const feed = [...tickMessages(total, { uniqueVolumes: true, seed: 7 })];
     const a = startWorker(workerEnv(t, group));
@@ -420,7 +428,10 @@ describe('tick-ingest run against the real stack', () => {
   it('rows the database rejects inside a COPY batch are isolated and dead-lettered; the rest lands', async () => {
     const t = await topics('poison');
     const group = `g.${t.ticks}`;
-    await client.query('truncate data_capture.market_ticks, data_capture.ohlcv_bars');
+    // The trade numbers go with the ticks: this feed numbers its trades from 1 again.
+    await client.query(
+      'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.trade_sequences, data_capture.feed_gaps',
+    );
     await client.query(
       'alter table data_capture.market_ticks add constraint poison_volume check (volume <> 777)',
     );
