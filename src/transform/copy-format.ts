@@ -58,12 +58,15 @@ export function escapeCopyText(s: string): string {
   return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPABLE, escapeOne) : s;
 }
 
-/** A book side as jsonb text, decimals as exact JSON numbers: [{"price":30.12,"volume":100}]. */
+/** One book level as jsonb text, decimals (canonical) as exact JSON numbers: {"price":30.12,"volume":100}. */
+export const levelJson = (price: string, volume: string) => `{"price":${price},"volume":${volume}}`;
+
+/** A book side as jsonb text: [{"price":30.12,"volume":100}]. */
 export function levelsJson(levels: readonly BookLevel[]): string {
   let out = '[';
   for (let k = 0; k < levels.length; k++) {
     const l = levels[k] as BookLevel;
-    out += `${k ? ',' : ''}{"price":${l.price},"volume":${l.volume}}`;
+    out += `${k ? ',' : ''}${levelJson(l.price, l.volume)}`;
   }
   return `${out}]`;
 }
@@ -75,7 +78,12 @@ export function tickLine(r: TickRow): string {
 }
 
 export function bookLine(r: BookRow): string {
-  return `${escapeCopyText(r.symbol)}\t${escapeCopyText(r.exchange)}\t${levelsJson(r.bids)}\t${levelsJson(r.asks)}\t${r.bestBid}\t${r.bestAsk}\t${r.spread}\t${r.totalBidVolume}\t${r.totalAskVolume}\t${r.snapshotTime}\n`;
+  return bookLineWithSides(r, levelsJson(r.bids), levelsJson(r.asks));
+}
+
+/** A book line whose sides are jsonb text already (the fast path writes them as it scans). */
+export function bookLineWithSides(r: Omit<BookRow, 'bids' | 'asks'>, bids: string, asks: string): string {
+  return `${escapeCopyText(r.symbol)}\t${escapeCopyText(r.exchange)}\t${bids}\t${asks}\t${r.bestBid}\t${r.bestAsk}\t${r.spread}\t${r.totalBidVolume}\t${r.totalAskVolume}\t${r.snapshotTime}\n`;
 }
 
 export function callbackLine(r: CallbackRow): string {

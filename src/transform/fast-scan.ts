@@ -1,0 +1,496 @@
+import { formatUtcMicros } from './civil.js';
+import { bookLineWithSides, levelJson, tickLine } from './copy-format.js';
+import { isDecimalFailure, parseDecimal } from './decimal.js';
+import { timeMisfit } from './fields.js';
+import { parseTimestamp } from './timestamp.js';
+import type { Aggressor, BookRow, DecodeContext, TickRow } from './types.js';
+
+/**
+ * The fast path of the two hot topics: scans a market.ticks or market.book message straight into
+ * its COPY line, without JSON.parse and without an object per field. It takes only the common
+ * shape and answers null on anything else, valid or not; the general path (decodeTick/decodeBook)
+ * then decides, so every invalid verdict, and every unusual valid message, is the general path's.
+ *
+ * The common shape: one flat object of the topic's known keys, each at most once, JSON whitespace
+ * between tokens; strings of printable ASCII without escapes (no NUL, no UTF-8 question, no escape
+ * question, and COPY text needs no escaping); numbers of at most 15 digits and 2 exponent digits,
+ * so a double holds them exactly and the general path's String(number) is the same decimal as
+ * their text; null; book levels {price, volume} and nothing else. Whatever it accepts, the general
+ * path accepts with the same row: test/unit/transform-fast-scan.test.ts holds it to that.
+ */
+
+const STRING = 1;
+const NUMBER = 2;
+const NULL = 3;
+const SIDE = 4;
+
+/** A double holds every decimal of this many digits exactly (DBL_DIG). */
+const MAX_NUMBER_DIGITS = 15;
+/** Digit strings this long are always within bigint (the general path checks the range with BigInt). */
+const MAX_TRADE_ID_DIGITS = 18;
+/** Sums of this many 10-digit volumes stay exact in a double. */
+const MAX_LEVELS = 10_000;
+const FRACTION_SCALE = 1e8;
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
+
+const TICK_KEYS = ['symbol', 'exchange', 'price', 'volume', 'aggressor', 'tickTime', 'source', 'tradeId'];
+const [T_SYMBOL, T_EXCHANGE, T_PRICE, T_VOLUME, T_AGGRESSOR, T_TIME, T_SOURCE, T_TRADE_ID] = [
+  0, 1, 2, 3, 4, 5, 6, 7,
+] as const;
+const BOOK_KEYS = ['symbol', 'exchange', 'snapshotTime', 'bids', 'asks'];
+const [B_SYMBOL, B_EXCHANGE, B_TIME, B_BIDS, B_ASKS] = [0, 1, 2, 3, 4] as const;
+const LEVEL_KEYS = ['price', 'volume'];
+
+// Bytes are read as b[i], also past the end: undefined there, which no test below matches.
+// (b[i] itself: a helper function around it costs a third of the scan.)
+const isDigit = (c: number | undefined) => (c as number) >= 48 && (c as number) <= 57;
+const isWhitespace = (c: number | undefined) => c === 32 || c === 10 || c === 13 || c === 9;
+
+/** An exact decimal of numeric(18,8) split into integer part and fraction × 10^8, both exact doubles. */
+interface Split {
+  int: number;
+  frac: number;
+}
+
+/** Decimal text of int + frac / 10^8, as fromScaled writes it (no trailing fractional zeros). */
+function splitText(int: number, frac: number): string {
+  if (frac === 0) return String(int);
+  let digits = String(frac + FRACTION_SCALE).slice(1);
+  let end = digits.length;
+  while (digits.charCodeAt(end - 1) === 48) end--;
+  digits = digits.slice(0, end);
+  return `${int}.${digits}`;
+}
+
+/**
+ * One scanner per batch (it keeps scratch state between messages; not reentrant).
+ * tick() and book() return the row's COPY line, with the row's values in `tick` / `book`, or null.
+ */
+export class FastScanner {
+  /** The last accepted tick; overwritten by the next call. */
+  readonly tick: TickRow = {
+    symbol: '',
+    exchange: '',
+    price: '',
+    volume: '',
+    aggressor: 'BUY',
+    tickTime: '',
+    tickTimeUs: 0,
+    source: '',
+    tradeId: null,
+  };
+  /** The last accepted book, sides as jsonb text. */
+  readonly book: Omit<BookRow, 'bids' | 'asks'> = {
+    symbol: '',
+    exchange: '',
+    bestBid: '',
+    bestAsk: '',
+    spread: '',
+    totalBidVolume: '',
+    totalAskVolume: '',
+    snapshotTime: '',
+    snapshotTimeUs: 0,
+  };
+
+  /** The message as latin1 text (all ASCII when accepted), fields are sliced from it. */
+  private s = '';
+  private readonly tok: Token = { kind: 0, start: 0, end: 0, digits: 0, plainInteger: false };
+  // Tokens of the top-level keys, by key index.
+  private readonly kinds = new Int8Array(8);
+  private readonly starts = new Int32Array(8);
+  private readonly ends = new Int32Array(8);
+  private readonly digitCounts = new Int32Array(8);
+  private readonly plainIntegers = new Uint8Array(8);
+  // One book side as scanned: its jsonb text, best price and total volume.
+  private asksJson = '';
+  private readonly best: Split = { int: 0, frac: 0 };
+  private readonly total: Split = { int: 0, frac: 0 };
+  private readonly level: Split = { int: 0, frac: 0 };
+  private readonly prev: Split = { int: 0, frac: 0 };
+  private readonly bestBid: Split = { int: 0, frac: 0 };
+  private bestBidText = '';
+  private totalBidText = '';
+  private bidsJson = '';
+
+  /** The COPY line of a market.ticks message of the common shape, or null. */
+  scanTick(value: Buffer, ctx: DecodeContext): string | null {
+    if (!this.scanObject(value, TICK_KEYS, -1, -1)) return null;
+    const t = this.tick;
+    const symbol = this.text(T_SYMBOL, 50, null);
+    const exchange = this.text(T_EXCHANGE, 20, 'B3');
+    const source = this.text(T_SOURCE, 50, 'ProfitDLL');
+    if (symbol === null || exchange === null || source === null) return null;
+    const price = this.decimal(
+      this.kinds[T_PRICE] as number,
+      this.starts[T_PRICE] as number,
+      this.ends[T_PRICE] as number,
+      this.digitCounts[T_PRICE] as number,
+    );
+    const volume = this.decimal(
+      this.kinds[T_VOLUME] as number,
+      this.starts[T_VOLUME] as number,
+      this.ends[T_VOLUME] as number,
+      this.digitCounts[T_VOLUME] as number,
+    );
+    if (price === null || volume === null) return null;
+    const aggressor = this.aggressor();
+    if (aggressor === null) return null;
+    const us = this.time(T_TIME, ctx);
+    if (us < 0) return null;
+    const tradeId = this.tradeId();
+    if (tradeId === undefined) return null;
+    t.symbol = symbol;
+    t.exchange = exchange;
+    t.price = price;
+    t.volume = volume;
+    t.aggressor = aggressor;
+    t.tickTimeUs = us;
+    t.tickTime = formatUtcMicros(us);
+    t.source = source;
+    t.tradeId = tradeId;
+    return tickLine(t);
+  }
+
+  /** The COPY line of a market.book message of the common shape, or null. */
+  scanBook(value: Buffer, ctx: DecodeContext): string | null {
+    if (!this.scanObject(value, BOOK_KEYS, B_BIDS, B_ASKS)) return null;
+    if (this.kinds[B_ASKS] !== SIDE) return null; // (the bids come first)
+    const symbol = this.text(B_SYMBOL, 50, null);
+    const exchange = this.text(B_EXCHANGE, 20, 'B3');
+    if (symbol === null || exchange === null) return null;
+    const us = this.time(B_TIME, ctx);
+    if (us < 0) return null;
+    const r = this.book;
+    r.symbol = symbol;
+    r.exchange = exchange;
+    r.snapshotTimeUs = us;
+    r.snapshotTime = formatUtcMicros(us);
+    return bookLineWithSides(r, this.bidsJson, this.asksJson);
+  }
+
+  /**
+   * Scans one flat object of `keys` into the token slots (kind 0: absent). The values of keys
+   * `bidsKey` and `asksKey` are book sides, scanned and checked as they come (slot kind SIDE once
+   * done). False on anything outside the common shape.
+   */
+  private scanObject(value: Buffer, keys: readonly string[], bidsKey: number, asksKey: number): boolean {
+    const b = value;
+    // Fields are sliced from one string of the whole message: one call into the runtime, not one per field.
+    this.s = value.toString('latin1');
+    const kinds = this.kinds;
+    kinds.fill(0);
+    const tok = this.tok;
+    let i = skipWs(b, 0);
+    if (b[i] !== 123) return false;
+    i = skipWs(b, i + 1);
+    for (;;) {
+      if (b[i] !== 34) return false;
+      const keyEnd = stringEnd(b, i + 1);
+      if (keyEnd < 0) return false;
+      const k = keyIndex(b, i + 1, keyEnd, keys);
+      if (k < 0 || kinds[k] !== 0) return false; // unknown or repeated
+      i = skipWs(b, keyEnd + 1);
+      if (b[i] !== 58) return false;
+      i = skipWs(b, i + 1);
+      if (k === bidsKey || k === asksKey) {
+        // The asks are judged against the best bid: asks first is rare, left to the general path.
+        if (k === asksKey && kinds[bidsKey] === 0) return false;
+        i = this.side(b, i, k === bidsKey);
+        if (i < 0) return false;
+        kinds[k] = SIDE;
+      } else {
+        i = scalar(b, i, tok);
+        if (i < 0) return false;
+        kinds[k] = tok.kind;
+        this.starts[k] = tok.start;
+        this.ends[k] = tok.end;
+        this.digitCounts[k] = tok.digits;
+        this.plainIntegers[k] = tok.plainInteger ? 1 : 0;
+      }
+      i = skipWs(b, i);
+      const c = b[i++];
+      if (c === 125) break;
+      if (c !== 44) return false;
+      i = skipWs(b, i);
+    }
+    return skipWs(b, i) === b.length;
+  }
+
+  /** A string field of 1..maxChars characters (ASCII here), `fallback` when absent or null, else null. */
+  private text(k: number, maxChars: number, fallback: string | null): string | null {
+    const kind = this.kinds[k];
+    if (kind === 0 || kind === NULL) return fallback;
+    const len = (this.ends[k] as number) - (this.starts[k] as number);
+    if (kind !== STRING || len === 0 || len > maxChars) return null;
+    return this.s.slice(this.starts[k], this.ends[k]);
+  }
+
+  /** Canonical text of a decimal > 0 fitting numeric(18,8), from a string or number token, or null. */
+  private decimal(kind: number, start: number, end: number, digits: number): string | null {
+    if (kind !== STRING && !(kind === NUMBER && digits <= MAX_NUMBER_DIGITS)) return null;
+    const d = parseDecimal(this.s.slice(start, end));
+    return isDecimalFailure(d) || d === '0' ? null : d;
+  }
+
+  private aggressor(): Aggressor | null {
+    if (this.kinds[T_AGGRESSOR] !== STRING) return null;
+    const start = this.starts[T_AGGRESSOR] as number;
+    const len = (this.ends[T_AGGRESSOR] as number) - start;
+    if (len === 3 && this.caseless(start, 'BUY')) return 'BUY';
+    if (len === 4 && this.caseless(start, 'SELL')) return 'SELL';
+    if (len === 7 && this.caseless(start, 'NEUTRAL')) return 'NEUTRAL';
+    return null;
+  }
+
+  /** Whether the text at `start` is `upper` in any ASCII letter case. */
+  private caseless(start: number, upper: string): boolean {
+    for (let k = 0; k < upper.length; k++) {
+      const c = this.s.charCodeAt(start + k);
+      if (c !== upper.charCodeAt(k) && c !== upper.charCodeAt(k) + 32) return false;
+    }
+    return true;
+  }
+
+  /** µs since the epoch of an acceptable timestamp string, or -1. */
+  private time(k: number, ctx: DecodeContext): number {
+    if (this.kinds[k] !== STRING) return -1;
+    const us = parseTimestamp(this.s.slice(this.starts[k], this.ends[k]), ctx.timeZone);
+    return typeof us === 'number' && timeMisfit(us, ctx) === null ? us : -1;
+  }
+
+  /** Canonical trade number, null when absent, undefined when not of the common shape. */
+  private tradeId(): string | null | undefined {
+    const kind = this.kinds[T_TRADE_ID];
+    if (kind === 0 || kind === NULL) return null;
+    const start = this.starts[T_TRADE_ID] as number;
+    const end = this.ends[T_TRADE_ID] as number;
+    if (kind === NUMBER) return this.plainIntegers[T_TRADE_ID] ? this.s.slice(start, end) : undefined;
+    if (end - start > MAX_TRADE_ID_DIGITS || end === start) return undefined;
+    let first = start;
+    for (let j = start; j < end; j++) {
+      const c = this.s.charCodeAt(j);
+      if (!isDigit(c)) return undefined;
+      if (c === 48 && first === j && j < end - 1) first++;
+    }
+    return this.s.slice(first, end);
+  }
+
+  /**
+   * A book side at `from` ('['): levels {price, volume}, best first, strictly ordered, checked and
+   * summed as they come. Bids are kept for the line; asks are checked against the best bid.
+   * Returns the index after the side, or -1.
+   */
+  private side(b: Uint8Array, from: number, bids: boolean): number {
+    if (b[from] !== 91) return -1;
+    let i = skipWs(b, from + 1);
+    const tok = this.tok;
+    let json = '[';
+    let count = 0;
+    const level = this.level;
+    const prev = this.prev;
+    const total = this.total;
+    total.int = 0;
+    total.frac = 0;
+    let bestText = '';
+    for (;;) {
+      if (b[i] !== 123) return -1; // also an empty side
+      i = skipWs(b, i + 1);
+      let price: string | null = null;
+      let volume: string | null = null;
+      for (;;) {
+        if (b[i] !== 34) return -1;
+        const keyEnd = stringEnd(b, i + 1);
+        if (keyEnd < 0) return -1;
+        const k = keyIndex(b, i + 1, keyEnd, LEVEL_KEYS);
+        i = skipWs(b, keyEnd + 1);
+        if (k < 0 || b[i] !== 58) return -1;
+        i = scalar(b, skipWs(b, i + 1), tok);
+        if (i < 0) return -1;
+        const d = this.decimal(tok.kind, tok.start, tok.end, tok.digits);
+        if (d === null) return -1;
+        if (k === 0) {
+          if (price !== null) return -1;
+          price = d;
+        } else {
+          if (volume !== null) return -1;
+          volume = d;
+        }
+        i = skipWs(b, i);
+        const c = b[i++];
+        if (c === 125) break;
+        if (c !== 44) return -1;
+        i = skipWs(b, i);
+      }
+      if (price === null || volume === null) return -1;
+      split(price, level);
+      if (count === 0) {
+        this.best.int = level.int;
+        this.best.frac = level.frac;
+        bestText = price;
+      } else {
+        const order = compare(level, prev);
+        if (bids ? order >= 0 : order <= 0) return -1;
+      }
+      prev.int = level.int;
+      prev.frac = level.frac;
+      split(volume, level);
+      total.int += level.int;
+      total.frac += level.frac;
+      if (++count > MAX_LEVELS) return -1;
+      json += count === 1 ? levelJson(price, volume) : `,${levelJson(price, volume)}`;
+      i = skipWs(b, i);
+      const c = b[i++];
+      if (c === 93) break;
+      if (c !== 44) return -1;
+      i = skipWs(b, i);
+    }
+    json += ']';
+    const carry = Math.floor(total.frac / FRACTION_SCALE);
+    const totalText = splitText(total.int + carry, total.frac - carry * FRACTION_SCALE);
+    if (bids) {
+      this.bidsJson = json;
+      this.bestBidText = bestText;
+      this.totalBidText = totalText;
+      this.bestBid.int = this.best.int;
+      this.bestBid.frac = this.best.frac;
+      return i;
+    }
+    // Asks come after the bids (scanObject makes sure): the book is complete.
+    const bid = this.bestBid;
+    const ask = this.best;
+    if (compare(bid, ask) > 0) return -1; // crossed: invalid
+    let int = ask.int - bid.int;
+    let frac = ask.frac - bid.frac;
+    if (frac < 0) {
+      frac += FRACTION_SCALE;
+      int--;
+    }
+    const r = this.book;
+    r.bestBid = this.bestBidText;
+    r.bestAsk = bestText;
+    r.spread = splitText(int, frac);
+    r.totalBidVolume = this.totalBidText;
+    r.totalAskVolume = totalText;
+    this.asksJson = json;
+    return i;
+  }
+}
+
+/** The last scalar token: kind, span (a string's without its quotes), a number's digits and plain-integer-ness. */
+interface Token {
+  kind: number;
+  start: number;
+  end: number;
+  digits: number;
+  plainInteger: boolean;
+}
+
+function skipWs(b: Uint8Array, from: number): number {
+  let i = from;
+  while (isWhitespace(b[i])) i++;
+  return i;
+}
+
+/** Index of the closing quote of a string whose text starts at `from`: printable ASCII without escapes only; else -1. */
+function stringEnd(b: Uint8Array, from: number): number {
+  const n = b.length;
+  for (let j = from; j < n; j++) {
+    const c = b[j] as number; // j < n
+    if (c === 34) return j;
+    if (c < 32 || c > 126 || c === 92) return -1;
+  }
+  return -1;
+}
+
+/**
+ * End of a JSON number at `from`, within MAX_NUMBER_DIGITS digits or, for a plain integer,
+ * MAX_TRADE_ID_DIGITS, exponents of 1..2 digits; its digits and plainness into `tok`; else -1.
+ */
+function numberEnd(b: Uint8Array, from: number, tok: Token): number {
+  let j = from;
+  let plain = true;
+  if (b[j] === 45) {
+    j++;
+    plain = false;
+  }
+  const intStart = j;
+  if (b[j] === 48) j++;
+  else while (isDigit(b[j])) j++;
+  let digits = j - intStart;
+  if (digits === 0) return -1;
+  if (b[j] === 46) {
+    const fracStart = ++j;
+    while (isDigit(b[j])) j++;
+    if (j === fracStart) return -1;
+    digits += j - fracStart;
+    plain = false;
+  }
+  if (((b[j] as number) | 32) === 101) {
+    j++;
+    const sign = b[j];
+    if (sign === 43 || sign === 45) j++;
+    const expStart = j;
+    while (isDigit(b[j])) j++;
+    if (j === expStart || j - expStart > 2) return -1;
+    plain = false;
+  }
+  if (digits > (plain ? MAX_TRADE_ID_DIGITS : MAX_NUMBER_DIGITS)) return -1;
+  tok.digits = digits;
+  tok.plainInteger = plain;
+  return j;
+}
+
+/** A scalar at `from` (string, number or null) into `tok`; the index after it, or -1. */
+function scalar(b: Uint8Array, from: number, tok: Token): number {
+  const c = b[from];
+  if (c === 34) {
+    const end = stringEnd(b, from + 1);
+    tok.kind = STRING;
+    tok.start = from + 1;
+    tok.end = end;
+    return end < 0 ? -1 : end + 1;
+  }
+  if (c === 45 || isDigit(c)) {
+    const end = numberEnd(b, from, tok);
+    tok.kind = NUMBER;
+    tok.start = from;
+    tok.end = end;
+    return end;
+  }
+  if (c === 110 && b[from + 1] === 117 && b[from + 2] === 108 && b[from + 3] === 108) {
+    tok.kind = NULL;
+    return from + 4;
+  }
+  return -1;
+}
+
+/** Index in `keys` of the text b[start, end), or -1. */
+function keyIndex(b: Uint8Array, start: number, end: number, keys: readonly string[]): number {
+  const len = end - start;
+  next: for (let k = 0; k < keys.length; k++) {
+    const key = keys[k] as string;
+    if (key.length !== len) continue;
+    for (let j = 0; j < len; j++) if (b[start + j] !== key.charCodeAt(j)) continue next;
+    return k;
+  }
+  return -1;
+}
+
+/** Splits a canonical decimal ("30.12", "100", "0.5") of numeric(18,8) into `out`. */
+function split(canonical: string, out: Split): void {
+  let int = 0;
+  let k = 0;
+  const n = canonical.length;
+  for (; k < n; k++) {
+    const c = canonical.charCodeAt(k);
+    if (c === 46) break;
+    int = int * 10 + c - 48;
+  }
+  let frac = 0;
+  let fracDigits = 0;
+  for (k++; k < n; k++, fracDigits++) frac = frac * 10 + canonical.charCodeAt(k) - 48;
+  out.int = int;
+  out.frac = fracDigits === 0 ? 0 : frac * (POW10[8 - fracDigits] as number);
+}
+
+const compare = (a: Split, b: Split) => (a.int !== b.int ? a.int - b.int : a.frac - b.frac);
