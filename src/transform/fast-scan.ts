@@ -1,6 +1,6 @@
 import { formatUtcMicros } from './civil.js';
 import { bookLineWithSides, levelJson, tickLine } from './copy-format.js';
-import { isDecimalFailure, parseDecimal } from './decimal.js';
+import { isDecimalFailure, MAX_INTEGER_DIGITS, MAX_SCALE, parseDecimal } from './decimal.js';
 import { timeMisfit } from './fields.js';
 import { parseTimestamp } from './timestamp.js';
 import type { Aggressor, BookRow, DecodeContext, TickRow } from './types.js';
@@ -40,6 +40,12 @@ const [T_SYMBOL, T_EXCHANGE, T_PRICE, T_VOLUME, T_AGGRESSOR, T_TIME, T_SOURCE, T
 const BOOK_KEYS = ['symbol', 'exchange', 'snapshotTime', 'bids', 'asks'];
 const [B_SYMBOL, B_EXCHANGE, B_TIME, B_BIDS, B_ASKS] = [0, 1, 2, 3, 4] as const;
 const LEVEL_KEYS = ['price', 'volume'];
+// A level's jsonb text around its two decimals, as copy-format writes it.
+const [LEVEL_OPEN, LEVEL_MIDDLE, LEVEL_CLOSE] = levelJson('\u0000', '\u0000').split('\u0000') as [
+  string,
+  string,
+  string,
+];
 
 // Bytes are read as b[i], also past the end: undefined there, which no test below matches.
 // (b[i] itself: a helper function around it costs a third of the scan.)
@@ -109,6 +115,11 @@ export class FastScanner {
   private readonly prev: Split = { int: 0, frac: 0 };
   private readonly bestBid: Split = { int: 0, frac: 0 };
   private bestBidText = '';
+  // A level's two value tokens, and the output scratch its side's jsonb text is written into.
+  private readonly price: Token = { kind: 0, start: 0, end: 0, digits: 0, plainInteger: false };
+  private readonly volume: Token = { kind: 0, start: 0, end: 0, digits: 0, plainInteger: false };
+  private out = Buffer.allocUnsafe(4096);
+  private outLen = 0;
   private totalBidText = '';
   private bidsJson = '';
 
@@ -275,6 +286,65 @@ export class FastScanner {
     return this.s.slice(first, end);
   }
 
+  /** Appends ASCII text to the output scratch (reserve() made room). */
+  private write(text: string): void {
+    const out = this.out;
+    let n = this.outLen;
+    for (let k = 0; k < text.length; k++) out[n++] = text.charCodeAt(k);
+    this.outLen = n;
+  }
+
+  /** Room for one more level: its keys and two decimals of at most 10 + 1 + 8 characters. */
+  private reserve(): void {
+    if (this.outLen + 64 <= this.out.length) return;
+    const bigger = Buffer.allocUnsafe(this.out.length * 2);
+    this.out.copy(bigger, 0, 0, this.outLen);
+    this.out = bigger;
+  }
+
+  /**
+   * Writes the canonical text of a decimal token > 0 and puts its value into `into`; false if not
+   * acceptable. The plain form (digits, maybe a fraction, no leading zero) is canonicalised here
+   * byte by byte; any other goes through the general decimal reader.
+   */
+  private writeDecimal(b: Uint8Array, t: Token, into: Split): boolean {
+    const { kind, start, end } = t;
+    if (kind === STRING || (kind === NUMBER && t.digits <= MAX_NUMBER_DIGITS)) {
+      let j = start;
+      let int = 0;
+      while (j < end && isDigit(b[j])) int = int * 10 + (b[j++] as number) - 48;
+      const intLen = j - start;
+      let fracEnd = j;
+      let plain = intLen > 0 && intLen <= MAX_INTEGER_DIGITS && (b[start] !== 48 || intLen === 1);
+      if (plain && j < end) {
+        plain = b[j] === 46 && j + 1 < end;
+        for (let k = j + 1; plain && k < end; k++) plain = isDigit(b[k]);
+        fracEnd = end;
+        while (fracEnd > j + 1 && b[fracEnd - 1] === 48) fracEnd--;
+        if (fracEnd === j + 1) fracEnd = j; // all zeros: no fraction
+      }
+      const fracDigits = fracEnd === j ? 0 : fracEnd - j - 1;
+      if (plain && fracDigits <= MAX_SCALE) {
+        let frac = 0;
+        for (let k = j + 1; k < fracEnd; k++) frac = frac * 10 + (b[k] as number) - 48;
+        frac *= POW10[MAX_SCALE - fracDigits] as number;
+        if (int === 0 && frac === 0) return false; // zero
+        const out = this.out;
+        let n = this.outLen;
+        for (let k = start; k < fracEnd; k++) out[n++] = b[k] as number;
+        this.outLen = n;
+        into.int = int;
+        into.frac = frac;
+        return true;
+      }
+    }
+    const d = this.decimal(kind, start, end, t.digits);
+    if (d === null) return false;
+    split(d, into);
+    this.write(d);
+    return true;
+  }
+
   /**
    * A book side at `from` ('['): levels {price, volume}, best first, strictly ordered, checked and
    * summed as they come. Bids are kept for the line; asks are checked against the best bid.
@@ -283,20 +353,23 @@ export class FastScanner {
   private side(b: Uint8Array, from: number, bids: boolean): number {
     if (b[from] !== 91) return -1;
     let i = skipWs(b, from + 1);
-    const tok = this.tok;
-    let json = '[';
-    let count = 0;
+    const price = this.price;
+    const volume = this.volume;
     const level = this.level;
     const prev = this.prev;
     const total = this.total;
     total.int = 0;
     total.frac = 0;
-    let bestText = '';
+    this.outLen = 0;
+    this.write('[');
+    let count = 0;
+    let bestStart = 0;
+    let bestEnd = 0;
     for (;;) {
       if (b[i] !== 123) return -1; // also an empty side
       i = skipWs(b, i + 1);
-      let price: string | null = null;
-      let volume: string | null = null;
+      price.kind = 0;
+      volume.kind = 0;
       for (;;) {
         if (b[i] !== 34) return -1;
         const keyEnd = stringEnd(b, i + 1);
@@ -304,47 +377,46 @@ export class FastScanner {
         const k = keyIndex(b, i + 1, keyEnd, LEVEL_KEYS);
         i = skipWs(b, keyEnd + 1);
         if (k < 0 || b[i] !== 58) return -1;
-        i = scalar(b, skipWs(b, i + 1), tok);
+        const into = k === 0 ? price : volume;
+        if (into.kind !== 0) return -1; // repeated
+        i = scalar(b, skipWs(b, i + 1), into);
         if (i < 0) return -1;
-        const d = this.decimal(tok.kind, tok.start, tok.end, tok.digits);
-        if (d === null) return -1;
-        if (k === 0) {
-          if (price !== null) return -1;
-          price = d;
-        } else {
-          if (volume !== null) return -1;
-          volume = d;
-        }
         i = skipWs(b, i);
         const c = b[i++];
         if (c === 125) break;
         if (c !== 44) return -1;
         i = skipWs(b, i);
       }
-      if (price === null || volume === null) return -1;
-      split(price, level);
-      if (count === 0) {
+      if (++count > MAX_LEVELS) return -1;
+      this.reserve();
+      this.write(count === 1 ? LEVEL_OPEN : `,${LEVEL_OPEN}`);
+      const priceStart = this.outLen;
+      if (!this.writeDecimal(b, price, level)) return -1;
+      if (count === 1) {
         this.best.int = level.int;
         this.best.frac = level.frac;
-        bestText = price;
+        bestStart = priceStart;
+        bestEnd = this.outLen;
       } else {
         const order = compare(level, prev);
         if (bids ? order >= 0 : order <= 0) return -1;
       }
       prev.int = level.int;
       prev.frac = level.frac;
-      split(volume, level);
+      this.write(LEVEL_MIDDLE);
+      if (!this.writeDecimal(b, volume, level)) return -1;
       total.int += level.int;
       total.frac += level.frac;
-      if (++count > MAX_LEVELS) return -1;
-      json += count === 1 ? levelJson(price, volume) : `,${levelJson(price, volume)}`;
+      this.write(LEVEL_CLOSE);
       i = skipWs(b, i);
       const c = b[i++];
       if (c === 93) break;
       if (c !== 44) return -1;
       i = skipWs(b, i);
     }
-    json += ']';
+    this.write(']');
+    const json = this.out.toString('latin1', 0, this.outLen);
+    const bestText = json.slice(bestStart, bestEnd);
     const carry = Math.floor(total.frac / FRACTION_SCALE);
     const totalText = splitText(total.int + carry, total.frac - carry * FRACTION_SCALE);
     if (bids) {

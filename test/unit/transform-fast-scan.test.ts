@@ -129,6 +129,10 @@ const RAW_DECIMALS = [
   '1e9',
   '1e100',
   '00.5',
+  '"00.5"',
+  '"0030.120"',
+  '"0100"',
+  '"000"',
   '.5',
   '5.',
   '"5."',
@@ -373,8 +377,18 @@ function randomSide(r: Rng, bids: boolean, best: number, noisy: boolean): string
     const oddPrice = r.chance(0.005);
     const priceText = oddPrice ? decimal(r) : price.toFixed(r.pick([2, 2, 2, 3, 8]));
     optional(r, e, 'price', r.chance(0.5) ? `"${priceText}"` : priceText, 0.002, 0.002);
-    const volume = r.chance(0.02)
-      ? r.pick(['0.99999999', '0.00000001', '9999999999.99999999', '0.5', '"1e2"'])
+    const volume = r.chance(0.04)
+      ? r.pick([
+          '0.99999999',
+          '0.00000001',
+          '9999999999.99999999',
+          '0.5',
+          '"1e2"',
+          '"0030.120"',
+          '"0100"',
+          '"0.50"',
+          '100.0',
+        ])
       : r.chance(0.9)
         ? String(100 * (1 + r.int(50)))
         : decimal(r);
