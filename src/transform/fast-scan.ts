@@ -52,6 +52,13 @@ const [LEVEL_OPEN, LEVEL_MIDDLE, LEVEL_CLOSE] = levelJson('\u0000', '\u0000').sp
 const isDigit = (c: number | undefined) => (c as number) >= 48 && (c as number) <= 57;
 const isWhitespace = (c: number | undefined) => c === 32 || c === 10 || c === 13 || c === 9;
 
+/**
+ * Bytes as a latin1 string: Buffer's own latin1Slice (what toString('latin1') ends in, without
+ * its argument handling, measurably cheaper per message), a flat string.
+ */
+const latin1 = (b: Buffer, start: number, end: number): string =>
+  (b as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
+
 /** An exact decimal of numeric(18,8) split into integer part and fraction × 10^8, both exact doubles. */
 interface Split {
   int: number;
@@ -98,15 +105,12 @@ export class FastScanner {
     snapshotTimeUs: 0,
   };
 
-  /** The message as latin1 text (all ASCII when accepted), fields are sliced from it. */
+  /** The message, and as latin1 text (all ASCII when accepted) that fields are sliced from. */
+  private b: Buffer = Buffer.alloc(0);
   private s = '';
-  private readonly tok: Token = { kind: 0, start: 0, end: 0, digits: 0, plainInteger: false };
-  // Tokens of the top-level keys, by key index.
-  private readonly kinds = new Int8Array(8);
-  private readonly starts = new Int32Array(8);
-  private readonly ends = new Int32Array(8);
-  private readonly digitCounts = new Int32Array(8);
-  private readonly plainIntegers = new Uint8Array(8);
+  /** Tokens of the top-level keys, by key index (kind 0: absent). */
+  private readonly slots: Token[] = Array.from({ length: 8 }, newToken);
+  private readonly scratch: Split = { int: 0, frac: 0 };
   // One book side as scanned: its jsonb text, best price and total volume.
   private asksJson = '';
   private readonly best: Split = { int: 0, frac: 0 };
@@ -116,8 +120,8 @@ export class FastScanner {
   private readonly bestBid: Split = { int: 0, frac: 0 };
   private bestBidText = '';
   // A level's two value tokens, and the output scratch its side's jsonb text is written into.
-  private readonly price: Token = { kind: 0, start: 0, end: 0, digits: 0, plainInteger: false };
-  private readonly volume: Token = { kind: 0, start: 0, end: 0, digits: 0, plainInteger: false };
+  private readonly price = newToken();
+  private readonly volume = newToken();
   private out = Buffer.allocUnsafe(4096);
   private outLen = 0;
   private totalBidText = '';
@@ -131,18 +135,8 @@ export class FastScanner {
     const exchange = this.text(T_EXCHANGE, 20, 'B3');
     const source = this.text(T_SOURCE, 50, 'ProfitDLL');
     if (symbol === null || exchange === null || source === null) return null;
-    const price = this.decimal(
-      this.kinds[T_PRICE] as number,
-      this.starts[T_PRICE] as number,
-      this.ends[T_PRICE] as number,
-      this.digitCounts[T_PRICE] as number,
-    );
-    const volume = this.decimal(
-      this.kinds[T_VOLUME] as number,
-      this.starts[T_VOLUME] as number,
-      this.ends[T_VOLUME] as number,
-      this.digitCounts[T_VOLUME] as number,
-    );
+    const price = this.decimal(this.slots[T_PRICE] as Token, this.scratch);
+    const volume = this.decimal(this.slots[T_VOLUME] as Token, this.scratch);
     if (price === null || volume === null) return null;
     const aggressor = this.aggressor();
     if (aggressor === null) return null;
@@ -165,7 +159,7 @@ export class FastScanner {
   /** The COPY line of a market.book message of the common shape, or null. */
   scanBook(value: Buffer, ctx: DecodeContext): string | null {
     if (!this.scanObject(value, BOOK_KEYS, B_BIDS, B_ASKS)) return null;
-    if (this.kinds[B_ASKS] !== SIDE) return null; // (the bids come first)
+    if ((this.slots[B_ASKS] as Token).kind !== SIDE) return null; // (the bids come first)
     const symbol = this.text(B_SYMBOL, 50, null);
     const exchange = this.text(B_EXCHANGE, 20, 'B3');
     if (symbol === null || exchange === null) return null;
@@ -187,10 +181,10 @@ export class FastScanner {
   private scanObject(value: Buffer, keys: readonly string[], bidsKey: number, asksKey: number): boolean {
     const b = value;
     // Fields are sliced from one string of the whole message: one call into the runtime, not one per field.
-    this.s = value.toString('latin1');
-    const kinds = this.kinds;
-    kinds.fill(0);
-    const tok = this.tok;
+    this.b = value;
+    this.s = latin1(value, 0, value.length);
+    const slots = this.slots;
+    for (const slot of slots) slot.kind = 0;
     let i = skipWs(b, 0);
     if (b[i] !== 123) return false;
     i = skipWs(b, i + 1);
@@ -199,24 +193,20 @@ export class FastScanner {
       const keyEnd = stringEnd(b, i + 1);
       if (keyEnd < 0) return false;
       const k = keyIndex(b, i + 1, keyEnd, keys);
-      if (k < 0 || kinds[k] !== 0) return false; // unknown or repeated
+      const slot = slots[k];
+      if (slot === undefined || slot.kind !== 0) return false; // unknown or repeated
       i = skipWs(b, keyEnd + 1);
       if (b[i] !== 58) return false;
       i = skipWs(b, i + 1);
       if (k === bidsKey || k === asksKey) {
         // The asks are judged against the best bid: asks first is rare, left to the general path.
-        if (k === asksKey && kinds[bidsKey] === 0) return false;
+        if (k === asksKey && (slots[bidsKey] as Token).kind === 0) return false;
         i = this.side(b, i, k === bidsKey);
         if (i < 0) return false;
-        kinds[k] = SIDE;
+        slot.kind = SIDE;
       } else {
-        i = scalar(b, i, tok);
+        i = scalar(b, i, slot);
         if (i < 0) return false;
-        kinds[k] = tok.kind;
-        this.starts[k] = tok.start;
-        this.ends[k] = tok.end;
-        this.digitCounts[k] = tok.digits;
-        this.plainIntegers[k] = tok.plainInteger ? 1 : 0;
       }
       i = skipWs(b, i);
       const c = b[i++];
@@ -229,27 +219,31 @@ export class FastScanner {
 
   /** A string field of 1..maxChars characters (ASCII here), `fallback` when absent or null, else null. */
   private text(k: number, maxChars: number, fallback: string | null): string | null {
-    const kind = this.kinds[k];
-    if (kind === 0 || kind === NULL) return fallback;
-    const len = (this.ends[k] as number) - (this.starts[k] as number);
-    if (kind !== STRING || len === 0 || len > maxChars) return null;
-    return this.s.slice(this.starts[k], this.ends[k]);
+    const t = this.slots[k] as Token;
+    if (t.kind === 0 || t.kind === NULL) return fallback;
+    const len = t.end - t.start;
+    if (t.kind !== STRING || len === 0 || len > maxChars) return null;
+    return this.s.slice(t.start, t.end);
   }
 
-  /** Canonical text of a decimal > 0 fitting numeric(18,8), from a string or number token, or null. */
-  private decimal(kind: number, start: number, end: number, digits: number): string | null {
-    if (kind !== STRING && !(kind === NUMBER && digits <= MAX_NUMBER_DIGITS)) return null;
-    const d = parseDecimal(this.s.slice(start, end));
-    return isDecimalFailure(d) || d === '0' ? null : d;
+  /** Canonical text of a decimal token > 0 fitting numeric(18,8), its value into `into`; or null. */
+  private decimal(t: Token, into: Split): string | null {
+    const end = plainDecimal(this.b, t, into);
+    if (end >= 0) return this.s.slice(t.start, end);
+    if (t.kind !== STRING && !(t.kind === NUMBER && t.digits <= MAX_NUMBER_DIGITS)) return null;
+    const d = parseDecimal(this.s.slice(t.start, t.end));
+    if (isDecimalFailure(d) || d === '0') return null;
+    split(d, into);
+    return d;
   }
 
   private aggressor(): Aggressor | null {
-    if (this.kinds[T_AGGRESSOR] !== STRING) return null;
-    const start = this.starts[T_AGGRESSOR] as number;
-    const len = (this.ends[T_AGGRESSOR] as number) - start;
-    if (len === 3 && this.caseless(start, 'BUY')) return 'BUY';
-    if (len === 4 && this.caseless(start, 'SELL')) return 'SELL';
-    if (len === 7 && this.caseless(start, 'NEUTRAL')) return 'NEUTRAL';
+    const t = this.slots[T_AGGRESSOR] as Token;
+    if (t.kind !== STRING) return null;
+    const len = t.end - t.start;
+    if (len === 3 && this.caseless(t.start, 'BUY')) return 'BUY';
+    if (len === 4 && this.caseless(t.start, 'SELL')) return 'SELL';
+    if (len === 7 && this.caseless(t.start, 'NEUTRAL')) return 'NEUTRAL';
     return null;
   }
 
@@ -264,18 +258,18 @@ export class FastScanner {
 
   /** µs since the epoch of an acceptable timestamp string, or -1. */
   private time(k: number, ctx: DecodeContext): number {
-    if (this.kinds[k] !== STRING) return -1;
-    const us = parseTimestamp(this.s.slice(this.starts[k], this.ends[k]), ctx.timeZone);
+    const t = this.slots[k] as Token;
+    if (t.kind !== STRING) return -1;
+    // A string of its own, not a slice of the message's: parseTimestamp reads it char by char.
+    const us = parseTimestamp(latin1(this.b, t.start, t.end), ctx.timeZone);
     return typeof us === 'number' && timeMisfit(us, ctx) === null ? us : -1;
   }
 
   /** Canonical trade number, null when absent, undefined when not of the common shape. */
   private tradeId(): string | null | undefined {
-    const kind = this.kinds[T_TRADE_ID];
+    const { kind, start, end, plainInteger } = this.slots[T_TRADE_ID] as Token;
     if (kind === 0 || kind === NULL) return null;
-    const start = this.starts[T_TRADE_ID] as number;
-    const end = this.ends[T_TRADE_ID] as number;
-    if (kind === NUMBER) return this.plainIntegers[T_TRADE_ID] ? this.s.slice(start, end) : undefined;
+    if (kind === NUMBER) return plainInteger ? this.s.slice(start, end) : undefined;
     if (end - start > MAX_TRADE_ID_DIGITS || end === start) return undefined;
     let first = start;
     for (let j = start; j < end; j++) {
@@ -302,46 +296,19 @@ export class FastScanner {
     this.out = bigger;
   }
 
-  /**
-   * Writes the canonical text of a decimal token > 0 and puts its value into `into`; false if not
-   * acceptable. The plain form (digits, maybe a fraction, no leading zero) is canonicalised here
-   * byte by byte; any other goes through the general decimal reader.
-   */
+  /** Writes the canonical text of a decimal token > 0 and puts its value into `into`; false if not acceptable. */
   private writeDecimal(b: Uint8Array, t: Token, into: Split): boolean {
-    const { kind, start, end } = t;
-    if (kind === STRING || (kind === NUMBER && t.digits <= MAX_NUMBER_DIGITS)) {
-      let j = start;
-      let int = 0;
-      while (j < end && isDigit(b[j])) int = int * 10 + (b[j++] as number) - 48;
-      const intLen = j - start;
-      let fracEnd = j;
-      let plain = intLen > 0 && intLen <= MAX_INTEGER_DIGITS && (b[start] !== 48 || intLen === 1);
-      if (plain && j < end) {
-        plain = b[j] === 46 && j + 1 < end;
-        for (let k = j + 1; plain && k < end; k++) plain = isDigit(b[k]);
-        fracEnd = end;
-        while (fracEnd > j + 1 && b[fracEnd - 1] === 48) fracEnd--;
-        if (fracEnd === j + 1) fracEnd = j; // all zeros: no fraction
-      }
-      const fracDigits = fracEnd === j ? 0 : fracEnd - j - 1;
-      if (plain && fracDigits <= MAX_SCALE) {
-        let frac = 0;
-        for (let k = j + 1; k < fracEnd; k++) frac = frac * 10 + (b[k] as number) - 48;
-        frac *= POW10[MAX_SCALE - fracDigits] as number;
-        if (int === 0 && frac === 0) return false; // zero
-        const out = this.out;
-        let n = this.outLen;
-        for (let k = start; k < fracEnd; k++) out[n++] = b[k] as number;
-        this.outLen = n;
-        into.int = int;
-        into.frac = frac;
-        return true;
-      }
+    const end = plainDecimal(b, t, into);
+    if (end < 0) {
+      const d = this.decimal(t, into);
+      if (d === null) return false;
+      this.write(d);
+      return true;
     }
-    const d = this.decimal(kind, start, end, t.digits);
-    if (d === null) return false;
-    split(d, into);
-    this.write(d);
+    const out = this.out;
+    let n = this.outLen;
+    for (let k = t.start; k < end; k++) out[n++] = b[k] as number;
+    this.outLen = n;
     return true;
   }
 
@@ -546,6 +513,40 @@ function keyIndex(b: Uint8Array, start: number, end: number, keys: readonly stri
     return k;
   }
   return -1;
+}
+
+const newToken = (): Token => ({ kind: 0, start: 0, end: 0, digits: 0, plainInteger: false });
+
+/**
+ * A decimal token of the plain form (digits, maybe a fraction; no leading zero, sign or exponent)
+ * that is > 0 and fits numeric(18,8): its value into `into` and the end of its canonical text
+ * (the token without trailing fractional zeros). Else -1: the general decimal reader decides.
+ */
+function plainDecimal(b: Uint8Array, t: Token, into: Split): number {
+  const { start, end } = t;
+  if (t.kind !== STRING && !(t.kind === NUMBER && t.digits <= MAX_NUMBER_DIGITS)) return -1;
+  let j = start;
+  let int = 0;
+  while (j < end && isDigit(b[j])) int = int * 10 + (b[j++] as number) - 48;
+  const intLen = j - start;
+  if (intLen === 0 || intLen > MAX_INTEGER_DIGITS || (b[start] === 48 && intLen > 1)) return -1;
+  let fracEnd = j;
+  if (j < end) {
+    if (b[j] !== 46 || j + 1 === end) return -1;
+    for (let k = j + 1; k < end; k++) if (!isDigit(b[k])) return -1;
+    fracEnd = end;
+    while (fracEnd > j + 1 && b[fracEnd - 1] === 48) fracEnd--;
+    if (fracEnd === j + 1) fracEnd = j; // all zeros: no fraction
+  }
+  const fracDigits = fracEnd === j ? 0 : fracEnd - j - 1;
+  if (fracDigits > MAX_SCALE) return -1;
+  let frac = 0;
+  for (let k = j + 1; k < fracEnd; k++) frac = frac * 10 + (b[k] as number) - 48;
+  frac *= POW10[MAX_SCALE - fracDigits] as number;
+  if (int === 0 && frac === 0) return -1; // zero
+  into.int = int;
+  into.frac = frac;
+  return fracEnd;
 }
 
 /** Splits a canonical decimal ("30.12", "100", "0.5") of numeric(18,8) into `out`. */
