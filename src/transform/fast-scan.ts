@@ -50,7 +50,9 @@ const [LEVEL_OPEN, LEVEL_MIDDLE, LEVEL_CLOSE] = levelJson('\u0000', '\u0000').sp
 // Bytes are read as b[i], also past the end: undefined there, which no test below matches.
 // (b[i] itself: a helper function around it costs a third of the scan.)
 const isDigit = (c: number | undefined) => (c as number) >= 48 && (c as number) <= 57;
-const isWhitespace = (c: number | undefined) => c === 32 || c === 10 || c === 13 || c === 9;
+// Most bytes are above 32: one test for them.
+const isWhitespace = (c: number | undefined) =>
+  (c as number) <= 32 && (c === 32 || c === 10 || c === 13 || c === 9);
 
 /**
  * Bytes as a latin1 string: Buffer's own latin1Slice (what toString('latin1') ends in, without
@@ -430,13 +432,20 @@ function skipWs(b: Uint8Array, from: number): number {
   return i;
 }
 
+// What a byte is inside a string: printable ASCII but '"' and '\\' is plain, the rest ends the fast path.
+const PLAIN = 0;
+const QUOTE = 1;
+const STRING_BYTE = new Uint8Array(256).fill(2);
+STRING_BYTE.fill(PLAIN, 32, 127);
+STRING_BYTE[34] = QUOTE;
+STRING_BYTE[92] = 2;
+
 /** Index of the closing quote of a string whose text starts at `from`: printable ASCII without escapes only; else -1. */
 function stringEnd(b: Uint8Array, from: number): number {
   const n = b.length;
   for (let j = from; j < n; j++) {
-    const c = b[j] as number; // j < n
-    if (c === 34) return j;
-    if (c < 32 || c > 126 || c === 92) return -1;
+    const c = STRING_BYTE[b[j] as number]; // j < n
+    if (c !== PLAIN) return c === QUOTE ? j : -1;
   }
   return -1;
 }
