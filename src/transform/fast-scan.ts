@@ -15,7 +15,8 @@ import type { Aggressor, BookRow, DecodeContext, TickRow } from './types.js';
  * between tokens; strings of printable ASCII without escapes (no NUL, no UTF-8 question, no escape
  * question, and COPY text needs no escaping); numbers of at most 15 digits and 2 exponent digits,
  * so a double holds them exactly and the general path's String(number) is the same decimal as
- * their text; null; book levels {price, volume} and nothing else. Whatever it accepts, the general
+ * their text (trade numbers: plain integers of up to 18 digits); null; book levels {price, volume}
+ * and nothing else; the bids before the asks. Whatever it accepts, the general
  * path accepts with the same row: test/unit/transform-fast-scan.test.ts holds it to that.
  */
 
@@ -26,7 +27,11 @@ const SIDE = 4;
 
 /** A double holds every decimal of this many digits exactly (DBL_DIG). */
 const MAX_NUMBER_DIGITS = 15;
-/** Digit strings this long are always within bigint (the general path checks the range with BigInt). */
+/**
+ * Integers of this many digits are always within bigint (the general path checks the range with
+ * BigInt). As JSON numbers, 16 to 18 digits make the general path read the message's numbers as
+ * their text (parseMessage's hasLongNumber), so both paths see the same digits.
+ */
 const MAX_TRADE_ID_DIGITS = 18;
 /** Sums of this many 10-digit volumes stay exact in a double. */
 const MAX_LEVELS = 10_000;
@@ -79,7 +84,7 @@ function splitText(int: number, frac: number): string {
 
 /**
  * One scanner per batch (it keeps scratch state between messages; not reentrant).
- * tick() and book() return the row's COPY line, with the row's values in `tick` / `book`, or null.
+ * scanTick() and scanBook() return the row's COPY line, with the row's values in `tick` / `book`, or null.
  */
 export class FastScanner {
   /** The last accepted tick; overwritten by the next call. */
@@ -195,8 +200,9 @@ export class FastScanner {
       const keyEnd = stringEnd(b, i + 1);
       if (keyEnd < 0) return false;
       const k = keyIndex(b, i + 1, keyEnd, keys);
-      const slot = slots[k];
-      if (slot === undefined || slot.kind !== 0) return false; // unknown or repeated
+      if (k < 0) return false; // unknown
+      const slot = slots[k] as Token;
+      if (slot.kind !== 0) return false; // repeated
       i = skipWs(b, keyEnd + 1);
       if (b[i] !== 58) return false;
       i = skipWs(b, i + 1);
