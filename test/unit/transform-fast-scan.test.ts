@@ -585,3 +585,73 @@ describe('fast path = general path', () => {
     expect(tally('ticks', values, kafkaMs)).toEqual({ fast: 2, generalValid: 1, invalid: 1 });
   });
 });
+
+describe('FastScanner: what it takes, what it leaves to the general path', () => {
+  const ctx: DecodeContext = { ...batchCtx, recordTimeUs: Date.UTC(2026, 10, 24, 13, 1) * 1000 };
+  const tick = (fields: string) =>
+    `{"symbol":"PETR4","price":"30.12","volume":100,"aggressor":"BUY","tickTime":"2026-11-24T10:00:00-03:00"${fields}}`;
+  const book = (bids: string, asks: string, extra = '') =>
+    `{"symbol":"PETR4","snapshotTime":"2026-11-24T13:00:00Z","bids":[${bids}],"asks":[${asks}]${extra}}`;
+
+  it.each([
+    ['compact', tick(''), true],
+    [
+      'JSON whitespace',
+      ` {\n\t"symbol" : "PETR4",\r\n "price":30.12 ,"volume":100,"aggressor":"BUY","tickTime":"2026-11-24T13:00:00Z"} `,
+      true,
+    ],
+    ['optional keys, null ones', tick(',"exchange":null,"source":"replay","tradeId":null'), true],
+    ['trade number as digits', tick(',"tradeId":"0042"'), true],
+    ['trade number of 18 digits', tick(',"tradeId":123456789012345678'), true],
+    ['trade number of 19 digits', tick(',"tradeId":1234567890123456789'), false],
+    ['negative trade number', tick(',"tradeId":-1'), false],
+    ['decimal with trailing zeros', tick(',"exchange":"B3"').replace('"30.12"', '"30.120"'), true],
+    ['exponent number', tick('').replace('"30.12"', '3.012e1'), true],
+    ['16-digit number', tick('').replace('"30.12"', '30.12000000000001'), false],
+    ['3-digit exponent', tick('').replace('"30.12"', '3012e-002'), false],
+    ['escape in a string', tick('').replace('PETR4', 'PE\\u0054R4'), false],
+    ['non-ASCII string', tick('').replace('PETR4', 'AÇÃO'), false],
+    ['unknown key', tick(',"bestBid":1'), false],
+    ['repeated key', tick(',"symbol":"VALE3"'), false],
+    ['nested value', tick(',"source":{"a":1}'), false],
+    ['odd whitespace', tick('').replace('{', '{\f'), false],
+    ['trailing data', `${tick('')}x`, false],
+    ['invalid: zero price', tick('').replace('"30.12"', '"0"'), false],
+    ['invalid: beyond the future window', tick('').replace('10:00:00', '10:07:00'), false],
+  ])('tick, %s: taken %s', (_name, text, taken) => {
+    const line = new FastScanner().scanTick(Buffer.from(text), ctx);
+    expect(line !== null).toBe(taken);
+    const general = decodeTick(Buffer.from(text), ctx);
+    if (taken) expect(line).toBe(general.ok ? tickLine(general.ticks[0] as never) : 'general path refuses');
+  });
+
+  const level = (price: string, volume = '100') => `{"price":${price},"volume":${volume}}`;
+  it.each([
+    ['one level a side', book(level('"30.12"'), level('30.13')), true],
+    [
+      'ten levels a side',
+      book(
+        [...Array(10)].map((_, k) => level(`"${(30.12 - k / 100).toFixed(2)}"`)).join(','),
+        [...Array(10)].map((_, k) => level(`"${(30.13 + k / 100).toFixed(2)}"`)).join(','),
+      ),
+      true,
+    ],
+    ['levels keys in any order', book('{"volume":1,"price":30.12}', level('30.13')), true],
+    ['locked book', book(level('30.12'), level('30.12')), true],
+    [
+      'asks before bids',
+      `{"symbol":"PETR4","snapshotTime":"2026-11-24T13:00:00Z","asks":[${level('30.13')}],"bids":[${level('30.12')}]}`,
+      false,
+    ],
+    ['a level with another key', book('{"price":30.12,"volume":1,"orders":3}', level('30.13')), false],
+    ['a producer aggregate', book(level('30.12'), level('30.13'), ',"spread":0.01'), false],
+    ['invalid: crossed', book(level('30.14'), level('30.13')), false],
+    ['invalid: bids out of order', book(`${level('30.11')},${level('30.12')}`, level('30.13')), false],
+    ['invalid: empty side', book('', level('30.13')), false],
+  ])('book, %s: taken %s', (_name, text, taken) => {
+    const line = new FastScanner().scanBook(Buffer.from(text), ctx);
+    expect(line !== null).toBe(taken);
+    const general = decodeBook(Buffer.from(text), ctx);
+    if (taken) expect(line).toBe(general.ok ? bookLine(general.books[0] as never) : 'general path refuses');
+  });
+});
