@@ -6,16 +6,19 @@ import { stack } from './stack.js';
 
 const suffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
-export interface FreshDatabase {
+export interface ScratchDatabase {
   name: string;
   /** As the owner (the stack's superuser): for migrations, set-up and checks. */
   url: string;
+  drop: () => Promise<void>;
+}
+
+export interface FreshDatabase extends ScratchDatabase {
   /**
    * As a login user whose only rights come from the role `tick_ingest_writer` (granted once the
    * migrations created it), as an operator runs the worker: a missing grant fails the test.
    */
   writerUrl: string;
-  drop: () => Promise<void>;
 }
 
 /** The NOLOGIN role of sql/data_capture/015_writer_role.sql; its login member is created here. */
