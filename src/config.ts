@@ -28,6 +28,17 @@ export const ENV = {
     schema: z.string().min(1).optional(),
     doc: "PEM file of the CA that signed the database's certificate (or sslrootcert in DATABASE_URL)",
   },
+  WRITER_USER: {
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case role name')
+      .optional(),
+    doc: '`migrate` only: create (or re-password) this login user as a member of tick_ingest_writer',
+  },
+  WRITER_PASSWORD: {
+    schema: z.string().min(1).optional(),
+    doc: '`migrate` only: its password (never logged)',
+  },
   KAFKA_BROKERS: {
     schema: z
       .string()
@@ -232,7 +243,7 @@ export function redactUrl(url: string): string {
  * The log scrubs these from every line (src/observability/log.ts).
  */
 export function secretsOf(cfg: Partial<Config>): string[] {
-  const found = [cfg.PGPASSWORD, cfg.KAFKA_SASL_PASSWORD];
+  const found = [cfg.PGPASSWORD, cfg.KAFKA_SASL_PASSWORD, cfg.WRITER_PASSWORD];
   if (cfg.DATABASE_URL) {
     const url = new URL(cfg.DATABASE_URL);
     found.push(url.password, ...url.searchParams.getAll('password'));

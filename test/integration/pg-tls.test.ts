@@ -1,33 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { databasePoolOptions } from '../../src/db-options.js';
+import { type PrivatePostgres, startPrivatePostgres } from '../support/private-postgres.js';
 
 /**
- * PostgreSQL over TLS for real: a private PostgreSQL 15 cluster (the shared stack's server is not
- * reconfigured) that accepts only TLS connections with a password (pg_hba `hostssl` + scram),
- * serving a certificate for `localhost` signed by a CA this test makes with openssl.
+ * PostgreSQL over TLS for real: a private cluster (the shared stack's server is not reconfigured)
+ * that accepts only TLS connections with a password (pg_hba `hostssl` + scram), serving a
+ * certificate for `localhost` signed by a CA this test makes with openssl.
  */
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-const asPostgres = (cmd: string, args: string[]) =>
-  execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args], { stdio: 'pipe' });
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A self-signed CA, `<ca>.crt` and `<ca>.key` in `dir`. */
 function makeCa(dir: string, ca: string) {
@@ -93,9 +79,8 @@ function makeServerCertificate(dir: string, ca: string, cn: string) {
 
 describe('PostgreSQL over TLS with databasePoolOptions', () => {
   let dir: string;
-  let data: string;
+  let server: PrivatePostgres | undefined;
   let port: number;
-  let started = false;
   const password = 'tls-secret';
 
   beforeAll(async () => {
@@ -104,65 +89,24 @@ describe('PostgreSQL over TLS with databasePoolOptions', () => {
     makeCa(dir, 'test-ca');
     makeCa(dir, 'other-ca');
     makeServerCertificate(dir, 'test-ca', 'localhost');
-    data = join(dir, 'data');
+    // The server reads its key only when postgres owns it and nobody else may read it.
     const [uid, gid] = ['-u', '-g'].map((flag) =>
       Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' })),
     );
-    // The server reads its key only when postgres owns it and nobody else may read it.
-    for (const f of ['server.key', 'server.crt', '.']) chownSync(join(dir, f), uid as number, gid as number);
+    chownSync(join(dir, 'server.key'), uid as number, gid as number);
     chmodSync(join(dir, 'server.key'), 0o600);
-    asPostgres('initdb', [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      '--auth-local=trust',
-      '--auth-host=reject',
-      '--encoding=UTF8',
-    ]);
-    port = await freePort();
-    writeFileSync(
-      join(data, 'postgresql.auto.conf'),
-      [
-        `port = ${port}`,
-        `listen_addresses = 'localhost'`,
-        `unix_socket_directories = '${dir}'`,
-        'ssl = on',
-        `ssl_cert_file = '${join(dir, 'server.crt')}'`,
-        `ssl_key_file = '${join(dir, 'server.key')}'`,
-        "password_encryption = 'scram-sha-256'",
-        'fsync = off',
-        'shared_buffers = 16MB',
-      ].join('\n'),
-    );
-    // TLS or nothing: a plaintext connection finds no pg_hba line and is refused.
-    writeFileSync(
-      join(data, 'pg_hba.conf'),
-      'local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n',
-    );
-    asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', 'start']);
-    started = true;
-    execFileSync(
-      'psql',
-      [
-        '-X',
-        '-h',
-        dir,
-        '-p',
-        String(port),
-        '-U',
-        'postgres',
-        '-d',
-        'postgres',
-        '-c',
-        `create role tls_user login password '${password}'`,
-      ],
-      { stdio: 'pipe' },
-    );
+    server = await startPrivatePostgres({
+      tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key') },
+    });
+    port = server.port;
+    const owner = new pg.Client({ connectionString: server.ownerUrl });
+    await owner.connect();
+    await owner.query(`create role tls_user login password '${password}'`);
+    await owner.end();
   }, 120_000);
 
   afterAll(() => {
-    if (started) asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+    server?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
