@@ -1,6 +1,6 @@
 -- tick_ingest_writer: exactly what `tick-ingest run` needs, and no more. NOLOGIN like `timescale`:
 -- an operator creates a login user and grants it this role (docs/operations.md, Security). The
--- worker appends ticks, books and callbacks by COPY, reads back its own ticks for the bars,
+-- worker appends ticks, books and callbacks by COPY, reads ticks back for the bars' recompute,
 -- upserts ohlcv_bars and ingest_offsets, and reads nothing else; it never deletes and never
 -- runs DDL. `tick-ingest migrate` and `tick-ingest retention` run as the owner instead.
 do $$
@@ -19,7 +19,8 @@ end
 $$;
 
 grant usage on schema data_capture to tick_ingest_writer;
--- Ticks are read back by the bar merge (its own rows, by xmin); books and callbacks are only appended.
+-- Ticks are read back by the bars' recompute (a batch whose rejected rows were isolated, and
+-- `tick-ingest bars`); books and callbacks are only appended.
 grant select, insert on data_capture.market_ticks to tick_ingest_writer;
 grant insert on data_capture.order_book_snapshots, data_capture.profitdll_callbacks to tick_ingest_writer;
 grant select, insert, update on data_capture.ohlcv_bars, data_capture.ingest_offsets to tick_ingest_writer;
