@@ -34,6 +34,18 @@ alter default privileges in schema data_capture
 alter default privileges in schema data_capture
   grant usage, select on sequences to tick_ingest_writer;
 
+-- The trade numbers' state (016): the flush reads and upserts trade_sequences, opens and fills
+-- feed_gaps; forgetting old days is `tick-ingest retention`'s, as the owner. A database that had
+-- 016 before this file existed gets the grants here; elsewhere the default privileges give them.
+do $$
+begin
+  if to_regclass('data_capture.feed_gaps') is not null then
+    grant select, insert, update on data_capture.trade_sequences, data_capture.feed_gaps to tick_ingest_writer;
+    grant usage, select on all sequences in schema data_capture to tick_ingest_writer;
+  end if;
+end
+$$;
+
 -- `tick-ingest migrate` creates schema_migrations before it applies any file and then applies this
 -- one after it (psql deploys have no such table): the writer may read it, which is all `migrate`
 -- needs to find everything applied, and nothing else, whatever the default privileges above say.

@@ -1,6 +1,9 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/schema/index.js';
+import { DATA_CAPTURE_SQL_DIR, migrate } from '../../src/schema/index.js';
 import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
 
 /**
@@ -103,6 +106,24 @@ describe('the tick_ingest_writer role', () => {
     }
   });
 
+  it('keeps the trade numbers: upserts trade_sequences, opens and fills feed_gaps', async () => {
+    const rows = await asWriter(`
+      with s as (
+        insert into data_capture.trade_sequences as x (symbol, trading_day, first_trade, last_trade)
+        values ('PETR4', '2026-11-24', 1, 10)
+        on conflict (symbol, trading_day) do update set last_trade = greatest(x.last_trade, excluded.last_trade)
+        returning 1
+      ), g as (
+        insert into data_capture.feed_gaps (symbol, trading_day, first_missing, last_missing)
+        values ('PETR4', '2026-11-24', 4, 5) returning id
+      )
+      select (select count(*) from s)::int as sequences, (select count(*) from g)::int as gaps`);
+    expect(rows).toEqual([{ sequences: 1, gaps: 1 }]);
+    await expect(
+      asWriter(`update data_capture.feed_gaps set filled_at = now() where filled_at is null`),
+    ).resolves.toEqual([]);
+  });
+
   it('may read schema_migrations, so `tick-ingest migrate` finds everything applied', async () => {
     const rows = await asWriter('select count(*)::int as n from data_capture.schema_migrations');
     expect(rows).toEqual([{ n: expect.any(Number) }]);
@@ -117,6 +138,8 @@ describe('the tick_ingest_writer role', () => {
     ['delete an offset', `delete from data_capture.ingest_offsets`],
     ['update a book', `update data_capture.order_book_snapshots set symbol = 'X'`],
     ['delete a callback', `delete from data_capture.profitdll_callbacks`],
+    ['forget trade numbers', `delete from data_capture.trade_sequences`],
+    ['delete a hole', `delete from data_capture.feed_gaps`],
     ['read the books', `select * from data_capture.order_book_snapshots`],
     ['read the instruments', `select * from data_capture.instruments`],
     [
@@ -152,6 +175,32 @@ describe('the tick_ingest_writer role', () => {
       });
     } finally {
       await owner.query('drop table data_capture.later_gaps');
+    }
+  });
+
+  it('covers the trade tables also where 016 was applied before 015 existed', async () => {
+    const old = await freshDatabase('privs016');
+    const dir = await mkdtemp(join(tmpdir(), 'tick-ingest-privs-'));
+    try {
+      await cp(DATA_CAPTURE_SQL_DIR, dir, { recursive: true });
+      await rm(join(dir, '015_writer_role.sql'));
+      expect((await migrate(old.url, { dir })).applied).toContain('016_trade_numbers.sql');
+      expect((await migrate(old.url)).applied).toEqual(['015_writer_role.sql']);
+      const w = new pg.Client({ connectionString: old.writerUrl });
+      await w.connect();
+      try {
+        const { rows } = await w.query(
+          `insert into data_capture.feed_gaps (symbol, trading_day, first_missing, last_missing)
+           values ('PETR4', '2026-11-24', 1, 2) returning first_missing::int`,
+        );
+        expect(rows).toEqual([{ first_missing: 1 }]);
+        await expect(w.query('delete from data_capture.feed_gaps')).rejects.toMatchObject({ code: '42501' });
+      } finally {
+        await w.end();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await old.drop();
     }
   });
 });
