@@ -55,5 +55,8 @@ begin;
 \ir data_capture/014_ohlcv_volume_sum.sql
 commit;
 begin;
+\ir data_capture/015_writer_role.sql
+commit;
+begin;
 \ir data_capture/016_trade_numbers.sql
 commit;

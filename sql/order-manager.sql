@@ -39,3 +39,6 @@ commit;
 begin;
 \ir order_manager/009_grants.sql
 commit;
+begin;
+\ir order_manager/010_append_only.sql
+commit;

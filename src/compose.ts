@@ -9,6 +9,7 @@ import { type DeadLetter, DeadLetterQueue } from './consumers/dead-letter.js';
 import { kafkaConfig } from './consumers/kafka-client.js';
 import { KafkaSource } from './consumers/kafka-source.js';
 import { withClient } from './db.js';
+import { databasePoolOptions } from './db-options.js';
 import { errorMessage } from './errors.js';
 import { startHttpServer } from './observability/http.js';
 import type { Logger } from './observability/log.js';
@@ -35,9 +36,7 @@ export function createWorker(cfg: Config, log: Logger): Worker {
   registerCodecs();
   const metrics = createMetrics();
   const pool = new pg.Pool({
-    connectionString: cfg.DATABASE_URL,
-    max: 6,
-    application_name: 'tick-ingest',
+    ...databasePoolOptions(cfg),
     // A silent network or a stuck server must fail a statement, never hang it.
     statement_timeout: cfg.DB_STATEMENT_TIMEOUT_MS,
     lock_timeout: cfg.DB_LOCK_TIMEOUT_MS,
@@ -153,10 +152,12 @@ export function createWorker(cfg: Config, log: Logger): Worker {
       return typeof addr === 'object' && addr ? addr.port : undefined;
     },
     async start() {
-      server = await startHttpServer(cfg.METRICS_PORT, metrics.registry, {
-        live: () => !pipeline.failed,
-        ready: () => dbHealthy && pipeline.ready,
-      });
+      server = await startHttpServer(
+        cfg.METRICS_PORT,
+        metrics.registry,
+        { live: () => !pipeline.failed, ready: () => dbHealthy && pipeline.ready },
+        cfg.METRICS_HOST,
+      );
       await checkDatabase();
       healthTimer = setInterval(() => void checkDatabase(), 5_000);
       await producer.connect();

@@ -7,8 +7,38 @@ import { z } from 'zod';
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** libpq's sslmode values that node-postgres can honour (it has no `allow`/`prefer` fallback). */
+export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
 export const ENV = {
-  DATABASE_URL: { schema: z.string().url(), doc: 'PostgreSQL/TimescaleDB connection string (required)' },
+  DATABASE_URL: {
+    schema: z.string().url(),
+    doc: 'PostgreSQL/TimescaleDB connection string (required); may carry sslmode and sslrootcert (never logged)',
+  },
+  PGPASSWORD: {
+    schema: z.string().optional(),
+    doc: 'database password when DATABASE_URL has none (never logged)',
+  },
+  PGSSLMODE: {
+    schema: z.enum(SSL_MODES).optional(),
+    doc: `TLS to the database when DATABASE_URL has no sslmode: ${SSL_MODES.join(', ')}; unset = disable`,
+  },
+  DATABASE_SSL_CA_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: "PEM file of the CA that signed the database's certificate (or sslrootcert in DATABASE_URL)",
+  },
+  WRITER_USER: {
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case role name')
+      .optional(),
+    doc: '`migrate` only: create (or re-password) this login user as a member of tick_ingest_writer',
+  },
+  WRITER_PASSWORD: {
+    schema: z.string().min(1).optional(),
+    doc: '`migrate` only: its password (never logged)',
+  },
   KAFKA_BROKERS: {
     schema: z
       .string()
@@ -31,6 +61,10 @@ export const ENV = {
   },
   KAFKA_SASL_USERNAME: { schema: z.string().optional(), doc: 'SASL user name' },
   KAFKA_SASL_PASSWORD: { schema: z.string().optional(), doc: 'SASL password (never logged)' },
+  KAFKA_ALLOW_PLAINTEXT_SASL: {
+    schema: bool.default(false),
+    doc: 'allow SASL without KAFKA_SSL (credentials readable on the network): only on purpose',
+  },
   KAFKA_SESSION_TIMEOUT_MS: {
     schema: int(6_000, 300_000).default(30_000),
     doc: 'consumer group session timeout: how long a dead replica keeps its partitions',
@@ -53,6 +87,10 @@ export const ENV = {
   METRICS_PORT: {
     schema: int(0, 65535).default(9464),
     doc: 'port of /metrics, /healthz, /readyz (0 = any free port)',
+  },
+  METRICS_HOST: {
+    schema: z.string().min(1).optional(),
+    doc: 'address the metrics port binds to (e.g. 127.0.0.1); unset = all interfaces, as Prometheus in a container needs',
   },
   FLUSH_ROWS: {
     schema: int(1, 1_000_000).default(10_000),
@@ -171,6 +209,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, only?: readonly
       'is required when KAFKA_SASL_MECHANISM is set',
     );
   }
+  if (cfg.KAFKA_SASL_MECHANISM && cfg.KAFKA_SSL === false && !cfg.KAFKA_ALLOW_PLAINTEXT_SASL) {
+    throw new ConfigError(
+      'KAFKA_SSL',
+      `must be true when KAFKA_SASL_MECHANISM is set: ${cfg.KAFKA_SASL_MECHANISM} without TLS exposes the ` +
+        'credentials on the network (set KAFKA_ALLOW_PLAINTEXT_SASL=true to accept that on purpose)',
+    );
+  }
+  const urlMode = cfg.DATABASE_URL ? new URL(cfg.DATABASE_URL).searchParams.get('sslmode') : null;
+  if (urlMode !== null && !(SSL_MODES as readonly string[]).includes(urlMode)) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      `sslmode must be one of ${SSL_MODES.join(', ')} (got "${urlMode}")`,
+    );
+  }
   return cfg;
 }
 
@@ -180,9 +232,39 @@ function redact(name: string, value: string): string {
   return value;
 }
 
-/** Hide the password of a connection string, for logs and errors. */
+/** Hide the passwords of a connection string (user:password@ and ?password=), for logs and errors. */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
+/**
+ * Every secret the configuration holds, as it may be written: the database password (in the URL's
+ * user info or its ?password=, raw and percent-decoded, or PGPASSWORD) and the SASL password.
+ * The log scrubs these from every line (src/observability/log.ts).
+ */
+export function secretsOf(cfg: Partial<Config>): string[] {
+  const found = [cfg.PGPASSWORD, cfg.KAFKA_SASL_PASSWORD, cfg.WRITER_PASSWORD];
+  if (cfg.DATABASE_URL) {
+    const url = new URL(cfg.DATABASE_URL);
+    found.push(url.password, ...url.searchParams.getAll('password'));
+    const raw = /[?&]password=([^&#]*)/i.exec(cfg.DATABASE_URL)?.[1];
+    found.push(raw);
+  }
+  const all = new Set<string>();
+  for (const s of found) {
+    if (!s) continue;
+    all.add(s);
+    all.add(safeDecode(s));
+  }
+  return [...all];
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** The environment reference, for `--help`. */

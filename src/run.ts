@@ -1,12 +1,20 @@
 import { createWorker } from './compose.js';
-import { loadConfig, redactUrl } from './config.js';
+import { loadConfig, redactUrl, secretsOf } from './config.js';
 import { errorMessage } from './errors.js';
-import { createLogger } from './observability/log.js';
+import { createLogger, scrubProcessOutput } from './observability/log.js';
 
 /** `tick-ingest run`: the long-running worker, until SIGTERM/SIGINT, or exit 1 on a fatal error. */
 export async function runWorker(): Promise<void> {
   const cfg = loadConfig();
-  const log = createLogger(cfg.LOG_LEVEL);
+  // From here on no password of the configuration reaches stdout or stderr, whoever writes it.
+  const secrets = secretsOf(cfg);
+  scrubProcessOutput(secrets);
+  const log = createLogger(cfg.LOG_LEVEL, secrets);
+  // Node would print an uncaught error itself, past the scrub: log it and stop as Node would.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err: errorMessage(err) }, 'uncaught exception');
+    process.exit(1);
+  });
   log.info(
     { database: redactUrl(cfg.DATABASE_URL), brokers: cfg.KAFKA_BROKERS, group: cfg.KAFKA_GROUP_ID },
     'starting',

@@ -8,8 +8,17 @@ export interface Probes {
   ready: () => boolean;
 }
 
-/** /metrics for Prometheus, /healthz (liveness) and /readyz (readiness), 503 when false. */
-export function startHttpServer(port: number, registry: Registry, probes: Probes): Promise<Server> {
+/**
+ * /metrics for Prometheus, /healthz (liveness) and /readyz (readiness), 503 when false. Bound to
+ * `host` (METRICS_HOST), or to all interfaces when it is undefined (Node's default: `::`
+ * dual-stack, else 0.0.0.0).
+ */
+export function startHttpServer(
+  port: number,
+  registry: Registry,
+  probes: Probes,
+  host?: string,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -33,6 +42,6 @@ export function startHttpServer(port: number, registry: Registry, probes: Probes
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }

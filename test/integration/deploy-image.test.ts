@@ -110,10 +110,14 @@ describe('the runtime stage, assembled from the Dockerfile and run', () => {
     }
   });
 
-  it('`tick-ingest migrate` applies the schema as the unprivileged user', () => {
-    const r = cli(['migrate']);
+  it('`tick-ingest migrate` applies the schema as the unprivileged user, and makes the writer user as compose does', () => {
+    const writer = new URL(db.writerUrl);
+    const r = cli(['migrate'], { WRITER_USER: writer.username, WRITER_PASSWORD: writer.password });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^migrate: applied \d+ \[001_schema\.sql/);
+    expect(r.stdout).toContain(
+      `migrate: writer user ${writer.username} updated (member of tick_ingest_writer)`,
+    );
   });
 
   it('`tick-ingest run` starts, the HEALTHCHECK command passes, SIGTERM stops it cleanly', async () => {
@@ -138,6 +142,7 @@ describe('the runtime stage, assembled from the Dockerfile and run', () => {
       cwd: app,
       env: {
         ...env(),
+        DATABASE_URL: db.writerUrl,
         KAFKA_BROKERS: stack().kafkaBrokers,
         KAFKA_GROUP_ID: `${ticks}.g`,
         TOPIC_TICKS: ticks,

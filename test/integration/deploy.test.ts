@@ -13,17 +13,30 @@ import { createMetrics } from '../../src/observability/metrics.js';
 const root = resolve(import.meta.dirname, '../..');
 const read = (path: string) => readFileSync(resolve(root, path), 'utf8');
 
-function run(cmd: string, args: string[], cwd = root) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 60_000 });
+function run(cmd: string, args: string[], cwd = root, env: Record<string, string> = {}) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   if (r.error)
     throw new Error(`${cmd} could not run (${r.error.message}): install it, see docs/operations.md`);
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 /** `docker compose` where the plugin exists, else the standalone `docker-compose`. */
-function compose(args: string[]) {
+function compose(args: string[], env: Record<string, string> = {}) {
   const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-  return plugin.status === 0 ? run('docker', ['compose', ...args]) : run('docker-compose', args);
+  return plugin.status === 0
+    ? run('docker', ['compose', ...args], root, env)
+    : run('docker-compose', args, root, env);
+}
+
+/** Each service's block of `compose config` output, by service name. */
+function services(config: string): Record<string, string> {
+  const section = /\nservices:\n([\s\S]*?)(?=\n\S|$)/.exec(`\n${config}`)?.[1] ?? '';
+  const out: Record<string, string> = {};
+  for (const block of section.split(/\n(?= {2}\S)/)) {
+    const name = /^ {2}([\w-]+):/.exec(block)?.[1];
+    if (name) out[name] = block;
+  }
+  return out;
 }
 
 describe('Prometheus files pass promtool', () => {
@@ -84,6 +97,45 @@ describe('docker-compose.yml', () => {
     const worker = /\n {2}worker:\n([\s\S]*?)(?=\n {2}\S|\n\S|$)/.exec(r.out)?.[1] ?? '';
     expect(worker).toContain('9464');
     expect(worker).not.toMatch(/\n {4}ports:/);
+  });
+
+  it('connects as postgres only in the one-shot migrate; the worker as the writer user, its password from the environment', () => {
+    const env = {
+      POSTGRES_PASSWORD: 'owner-pw-4711',
+      TICK_INGEST_WRITER_USER: 'ingest_x',
+      TICK_INGEST_WRITER_PASSWORD: 'writer-pw-0815',
+    };
+    const r = compose(['-f', 'docker-compose.yml', 'config'], env);
+    expect(r.code, r.out).toBe(0);
+    const s = services(r.out);
+    expect(Object.keys(s).sort()).toEqual([
+      'grafana',
+      'kafka',
+      'migrate',
+      'prometheus',
+      'timescaledb',
+      'worker',
+    ]);
+    // Who connects to the database as whom.
+    const users = Object.fromEntries(
+      Object.entries(s).flatMap(([name, block]) =>
+        [...block.matchAll(/DATABASE_URL: postgres:\/\/([^:@\s]+)(:[^@\s]*)?@/g)].map((m) => [
+          name,
+          [m[1], m[2]],
+        ]),
+      ),
+    );
+    // No password inside a URL: each comes apart, as PGPASSWORD.
+    expect(users).toEqual({ migrate: ['postgres', undefined], worker: ['ingest_x', undefined] });
+    expect(s.migrate).toMatch(/command:\n\s+- migrate\n/);
+    expect(s.migrate).toMatch(/restart: "?no"?/);
+    expect(s.migrate).toContain('PGPASSWORD: owner-pw-4711');
+    expect(s.migrate).toContain('WRITER_USER: ingest_x');
+    expect(s.migrate).toContain('WRITER_PASSWORD: writer-pw-0815');
+    expect(s.worker).toContain('PGPASSWORD: writer-pw-0815');
+    // The owner's password reaches only the server and the migration.
+    const holders = Object.keys(s).filter((name) => s[name]?.includes(env.POSTGRES_PASSWORD));
+    expect(holders.sort()).toEqual(['migrate', 'timescaledb']);
   });
 
   it('fails validation of a broken file, so the check above can fail', () => {

@@ -102,7 +102,7 @@ describe('the worker on a Kafka 3.9 cluster', () => {
     await producer.disconnect();
 
     const running = startWorker({
-      DATABASE_URL: db.url,
+      DATABASE_URL: db.writerUrl,
       KAFKA_BROKERS: brokers,
       KAFKA_GROUP_ID: `${topics.ticks}.g`,
       TOPIC_TICKS: topics.ticks,

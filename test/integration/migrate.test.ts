@@ -122,6 +122,30 @@ describe('migrate()', () => {
   });
 });
 
+describe('migrate() as the writer user', () => {
+  it('finds everything applied, and cannot apply a new file: no DDL, nothing recorded', async () => {
+    const db = await freshDatabase('migwriter');
+    try {
+      await migrate(db.url);
+      expect(await migrate(db.writerUrl)).toEqual({ applied: [], skipped: FILES });
+      const dir = await mkdtemp(join(tmpdir(), 'tick-ingest-migrate-writer-'));
+      try {
+        await cp(DATA_CAPTURE_SQL_DIR, dir, { recursive: true });
+        await writeFile(join(dir, '999_more.sql'), 'create table data_capture.more (x int);\n');
+        await expect(migrate(db.writerUrl, { dir })).rejects.toThrow(
+          /migration 999_more\.sql failed: permission denied for schema data_capture/,
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      const rows = await query(db.url, `select to_regclass('data_capture.more') as t`);
+      expect(rows).toEqual([{ t: null }]);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
 describe('runRetention()', () => {
   let db: FreshDatabase;
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
+import { freshDatabase, type ScratchDatabase } from '../support/fresh.js';
 import { stack } from '../support/stack.js';
 
 // The migrations are run as the user runs them: the real psql binary, ON_ERROR_STOP, one file.
@@ -56,7 +56,7 @@ async function psql(url: string, file: string): Promise<PsqlRun> {
 }
 
 /** A new database without any extension (documentation-api is plain PostgreSQL). */
-async function plainDatabase(prefix: string): Promise<FreshDatabase> {
+async function plainDatabase(prefix: string): Promise<ScratchDatabase> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const admin = new URL(stack().databaseUrl);
   admin.pathname = '/postgres';
@@ -154,7 +154,7 @@ function expectOnlyNotices(run: PsqlRun): void {
 }
 
 describe('migration 001 (tp-capital) on the apache stack', () => {
-  let db: FreshDatabase;
+  let db: ScratchDatabase;
   const schemas = ['tp-capital'];
   const signalColumns = ['id', 'channel', 'asset', 'signal_type', 'entry_price', 'raw_message', 'created_at'];
   let before: string[];
@@ -248,7 +248,7 @@ describe('migration 001 (tp-capital) on the apache stack', () => {
 });
 
 describe('migration 002 (workspace)', () => {
-  let db: FreshDatabase;
+  let db: ScratchDatabase;
   const schemas = ['workspace'];
   const itemColumns = [
     'id',
@@ -379,7 +379,7 @@ describe('migration 002 (workspace)', () => {
 });
 
 describe('migration 003 (documentation-api, plain PostgreSQL)', () => {
-  let db: FreshDatabase;
+  let db: ScratchDatabase;
   const schemas = ['public'];
   const fileColumns = ['id', 'file_name', 'file_path', 'size_bytes', 'mime_type', 'idea_id', 'created_at'];
   let before: string[];
@@ -473,7 +473,7 @@ describe('migration 003 (documentation-api, plain PostgreSQL)', () => {
 });
 
 describe('migrations 001-003 on empty databases', () => {
-  const dbs: FreshDatabase[] = [];
+  const dbs: ScratchDatabase[] = [];
   afterAll(async () => {
     await Promise.all(dbs.map((d) => d.drop()));
   });

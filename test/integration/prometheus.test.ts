@@ -62,7 +62,7 @@ describe('a real Prometheus scraping a real worker', () => {
     await migrate(db.url);
     const pgUrl = new URL(stack().databaseUrl);
     proxy = await startTcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432));
-    const viaProxy = new URL(db.url);
+    const viaProxy = new URL(db.writerUrl);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     // One partition each: the first batch claims it before the database is cut.
     ticks = await freshTopic('prom', 1);

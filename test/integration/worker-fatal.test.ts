@@ -42,7 +42,7 @@ describe('fatal errors', () => {
     });
     await producer.disconnect();
     const w = startWorker({
-      DATABASE_URL: fresh.url,
+      DATABASE_URL: fresh.writerUrl,
       KAFKA_BROKERS: stack().kafkaBrokers,
       KAFKA_GROUP_ID: `fatal-${Date.now()}`,
       TOPIC_TICKS: topics.ticks,

@@ -168,8 +168,9 @@ describe('tick-ingest run against the real stack', () => {
     }
   }
 
+  // The worker runs as an operator runs it: a login user with only tick_ingest_writer's rights.
   const workerEnv = (t: Topics, group: string) => ({
-    DATABASE_URL: db.url,
+    DATABASE_URL: db.writerUrl,
     KAFKA_BROKERS: stack().kafkaBrokers,
     KAFKA_GROUP_ID: group,
     TOPIC_TICKS: t.ticks,

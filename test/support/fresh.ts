@@ -6,21 +6,47 @@ import { stack } from './stack.js';
 
 const suffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
-export interface FreshDatabase {
+export interface ScratchDatabase {
   name: string;
+  /** As the owner (the stack's superuser): for migrations, set-up and checks. */
   url: string;
   drop: () => Promise<void>;
 }
 
-/** A new database on the stack's server, with timescaledb created, dropped by `drop()`. */
+export interface FreshDatabase extends ScratchDatabase {
+  /**
+   * As a login user whose only rights come from the role `tick_ingest_writer` (granted once the
+   * migrations created it), as an operator runs the worker: a missing grant fails the test.
+   */
+  writerUrl: string;
+}
+
+/** The NOLOGIN role of sql/data_capture/015_writer_role.sql; its login member is created here. */
+const WRITER_ROLE = 'tick_ingest_writer';
+
+/**
+ * A new database on the stack's server, with timescaledb created, and a login user for the worker
+ * (a member of tick_ingest_writer, nothing else), both dropped by `drop()`.
+ */
 export async function freshDatabase(prefix = 't'): Promise<FreshDatabase> {
-  const name = `${prefix}_${suffix()}`;
+  const id = suffix();
+  const name = `${prefix}_${id}`;
+  const writer = `writer_${id}`;
   const admin = new URL(stack().databaseUrl);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
   try {
     await client.query(`create database "${name}"`);
+    // Roles are cluster-wide: the writer role may exist already, or be created by a parallel test
+    // (the same guard as the migration's). Its grants are per database and come from the migration.
+    await client.query(`do $$ begin
+        if not exists (select from pg_roles where rolname = '${WRITER_ROLE}') then
+          create role ${WRITER_ROLE} nologin;
+        end if;
+      exception when duplicate_object or unique_violation then null;
+      end $$`);
+    await client.query(`create role "${writer}" login password '${writer}' in role ${WRITER_ROLE}`);
   } finally {
     await client.end();
   }
@@ -33,14 +59,19 @@ export async function freshDatabase(prefix = 't'): Promise<FreshDatabase> {
   } finally {
     await db.end();
   }
+  const writerUrl = new URL(url);
+  writerUrl.username = writer;
+  writerUrl.password = writer;
   return {
     name,
     url: url.toString(),
+    writerUrl: writerUrl.toString(),
     drop: async () => {
       const c = new pg.Client({ connectionString: admin.toString() });
       await c.connect();
       try {
         await c.query(`drop database if exists "${name}" with (force)`);
+        await c.query(`drop role if exists "${writer}"`);
       } finally {
         await c.end();
       }

@@ -26,3 +26,15 @@ describe('HTTP probes', () => {
     expect(await probe(live, ready)).toEqual(expected);
   });
 });
+
+describe('the bind address (METRICS_HOST)', () => {
+  it.each([
+    ['127.0.0.1', ['127.0.0.1']],
+    [undefined, ['::', '0.0.0.0']],
+  ])('host %s listens on %s', async (host, expected) => {
+    server = await startHttpServer(0, new Registry(), { live: () => true, ready: () => true }, host);
+    const addr = server.address() as { address: string; port: number };
+    expect(expected).toContain(addr.address);
+    expect((await fetch(`http://127.0.0.1:${addr.port}/healthz`)).status).toBe(200);
+  });
+});
