@@ -5,24 +5,48 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { tickMessages } from '../src/feed/synthetic.js';
+import { bookValue, instruments, tickMessages } from '../src/feed/synthetic.js';
 import { migrate } from '../src/schema/index.js';
 import { TICK_COLUMNS, tickLine } from '../src/transform/copy-format.js';
 import { decodeTick } from '../src/transform/index.js';
 import { spawnWorker } from '../src/worker-process.js';
+import { startPeer } from './peer-connect.js';
+import { connectTick } from './peer-feed.js';
+import {
+  clockTicks,
+  kafkaBrokerPid,
+  postmasterOf,
+  processTicks,
+  type TreeTicks,
+  threadTicks,
+  treeTicks,
+  usPerRow,
+} from './proc-cpu.js';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
-const N = quick ? 200_000 : 1_000_000;
+// --rows=N: a smaller feed while developing (the shared machine makes full runs costly for others).
+const N = Number(
+  process.argv.find((a) => a.startsWith('--rows='))?.slice(7) ?? (quick ? 200_000 : 1_000_000),
+);
 const PARTITIONS = 6;
 const NAIVE_SAMPLE = quick ? 5_000 : 20_000;
-const ONLY_E2E = process.argv.includes('--e2e-only');
+/** Book snapshots (10 levels a side) in the book drain: a book costs several ticks to decode. */
+const BOOKS = Math.min(N, quick ? 40_000 : 200_000);
+const BOOK_LEVELS = 10;
+/**
+ * The peer's feed: the first of the same ticks, as Connect's schema + payload JSON (~0.9 kB each on
+ * the broker, so fewer of them: producing them is the slow part of the peer's turn).
+ */
+const PEER_ROWS = Math.min(N, quick ? 100_000 : 500_000);
+const PEER_BATCH = 3_000;
 const STEADY = quick
   ? [{ rate: 10_000, seconds: 10 }]
   : [
@@ -99,11 +123,18 @@ async function produceAll(topic: string, messages: Iterable<{ key: string; value
 
 const rate = (rows: number, ms: number) => Math.round((rows * 1000) / ms);
 
-/** The ceiling: the same rows, already formatted, COPYed straight in over `streams` connections. */
-async function copyCeiling(lines: string[], streams: number): Promise<number> {
+/**
+ * The ceiling: the same rows, already formatted, COPYed straight in over `streams` connections;
+ * with PostgreSQL's CPU per row for COPY alone (all its processes, as in the drains).
+ */
+async function copyCeiling(
+  lines: string[],
+  streams: number,
+): Promise<{ rowsPerS: number; pgUsPerRow: number }> {
   await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
   const parts = Array.from({ length: streams }, (_, s) => lines.filter((_, i) => i % streams === s));
   const clients = await Promise.all(parts.map(() => connect()));
+  const pg0 = treeTicks(servers.postmaster).total;
   const t0 = performance.now();
   await Promise.all(
     parts.map(async (part, s) => {
@@ -118,8 +149,9 @@ async function copyCeiling(lines: string[], streams: number): Promise<number> {
     }),
   );
   const ms = performance.now() - t0;
+  const pgTicks = treeTicks(servers.postmaster).total - pg0;
   await Promise.all(clients.map((c) => c.end()));
-  return rate(lines.length, ms);
+  return { rowsPerS: rate(lines.length, ms), pgUsPerRow: usPerRow(pgTicks, lines.length, clockTicks()) };
 }
 
 async function kafkaConsumeCeiling(topic: string, total: number): Promise<number> {
@@ -172,14 +204,24 @@ async function naiveInsert(topic: string, sample: number): Promise<number> {
   return rate(sample, ms);
 }
 
-function startWorker(topic: string, group: string, extra: Record<string, string> = {}, cpuProf = false) {
+interface WorkerTopics {
+  ticks: string;
+  book: string;
+}
+
+function startWorker(
+  topics: WorkerTopics,
+  group: string,
+  extra: Record<string, string> = {},
+  cpuProf = false,
+) {
   const w = spawnWorker({
     env: {
       DATABASE_URL: dbUrl.toString(),
       KAFKA_BROKERS: env.KAFKA_BROKERS ?? '',
       KAFKA_GROUP_ID: group,
-      TOPIC_TICKS: topic,
-      TOPIC_BOOK: `${runId}.book`,
+      TOPIC_TICKS: topics.ticks,
+      TOPIC_BOOK: topics.book,
       TOPIC_CALLBACKS: `${runId}.callbacks`,
       TOPIC_DLQ: `${runId}.dlq`,
       METRICS_PORT: '0',
@@ -212,26 +254,250 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-/** The real worker draining the pre-produced backlog; rows/s from its first commit to its last. */
-async function e2eDrain(topic: string, total: number, bars: boolean, cpuProf = false) {
-  await sql(dbUrl.toString(), 'truncate data_capture.market_ticks, data_capture.ohlcv_bars');
-  const group = `${runId}.e2e.${bars ? 'bars' : 'nobars'}`;
-  const w = startWorker(topic, group, { BARS_ENABLED: String(bars) }, cpuProf);
-  await w.started;
-  const poll = await connect();
-  let first = 0;
+/** The servers measured alongside a consumer: PostgreSQL's postmaster and the Kafka broker's JVM. */
+const servers = { postmaster: 0, broker: 0 };
+
+interface CpuMark {
+  at: number;
+  rows: number;
+  consumer: number;
+  /** The single consumer's threads (for its main / decode thread split). */
+  threads?: Map<number, number>;
+  postgres: TreeTicks;
+  /** The bench's own polling backend, taken out of PostgreSQL's figure. */
+  poller: number;
+  broker: number;
+}
+
+function mark(rows: number, consumers: number[], pollerPid: number): CpuMark {
+  const only = consumers.length === 1 ? consumers[0] : undefined;
+  return {
+    at: performance.now(),
+    rows,
+    consumer: consumers.reduce((sum, pid) => sum + processTicks(pid), 0),
+    threads: only === undefined ? undefined : threadTicks(only),
+    postgres: treeTicks(servers.postmaster),
+    poller: processTicks(pollerPid),
+    broker: processTicks(servers.broker),
+  };
+}
+
+interface DrainReport {
+  rows: number;
+  seconds: number;
+  rows_per_s: number;
+  /** CPU µs per row over the drain window, from /proc. */
+  cpu_us_per_row: {
+    /** The consumer: the worker (all its threads; both processes with two replicas) or the peer's JVM. */
+    consumer: number;
+    /** All PostgreSQL processes (shared by other users of the server: an upper bound). */
+    postgres: number;
+    /** Only the backends of the consumer's own sessions (from pg_stat_activity at the end). */
+    postgres_own_backends: number;
+    broker: number;
+    total: number;
+  };
+  /** The worker's threads: main (Kafka, COPY, offsets), the busiest other (decode), the rest (GC, libuv). */
+  worker_threads_us_per_row?: { main: number; decode: number; other: number };
+  peak_rss_mb?: number;
+}
+
+function report(a: CpuMark, b: CpuMark, ownBackends: number[], consumerPid?: number): DrainReport {
+  const rows = b.rows - a.rows;
+  const hz = clockTicks();
+  const per = (ticks: number) => usPerRow(ticks, rows, hz);
+  const consumer = b.consumer - a.consumer;
+  const postgres = b.postgres.total - a.postgres.total - (b.poller - a.poller);
+  const own = ownBackends.reduce(
+    (sum, pid) => sum + (b.postgres.children.get(pid) ?? 0) - (a.postgres.children.get(pid) ?? 0),
+    0,
+  );
+  const broker = b.broker - a.broker;
+  const out: DrainReport = {
+    rows,
+    seconds: +((b.at - a.at) / 1000).toFixed(2),
+    rows_per_s: rate(rows, b.at - a.at),
+    cpu_us_per_row: {
+      consumer: per(consumer),
+      postgres: per(postgres),
+      postgres_own_backends: per(own),
+      broker: per(broker),
+      total: per(consumer + postgres + broker),
+    },
+  };
+  if (consumerPid !== undefined && a.threads && b.threads) {
+    const used = [...b.threads].map(([tid, t]) => [tid, t - (a.threads?.get(tid) ?? 0)] as const);
+    const main = used.find(([tid]) => tid === consumerPid)?.[1] ?? 0;
+    const decode = Math.max(0, ...used.filter(([tid]) => tid !== consumerPid).map(([, t]) => t));
+    out.worker_threads_us_per_row = {
+      main: per(main),
+      decode: per(decode),
+      other: per(consumer - main - decode),
+    };
+  }
+  return out;
+}
+
+async function backendPid(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() pid');
+  return rows[0]?.pid as number;
+}
+
+/** The backends of a database's sessions, but the poller's. */
+async function sessionBackends(poll: pg.Client, database: string): Promise<number[]> {
+  const { rows } = await poll.query<{ pid: number }>(
+    'select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+    [database],
+  );
+  return rows.map((r) => r.pid);
+}
+
+/**
+ * Wait for `progress` (rows durably written) to reach `total`, measuring from its first move to
+ * the end: rows/s and CPU per row over that window, start-up (JVM, JIT, group join) left out.
+ */
+async function measureDrain(opts: {
+  total: number;
+  progress: () => Promise<number>;
+  consumers: number[];
+  poll: pg.Client;
+  database: string;
+  timeoutMs: number;
+  /** Start the window only once this holds too (e.g. every replica in the group). */
+  startWhen?: () => Promise<boolean>;
+}): Promise<DrainReport> {
+  const pollerPid = await backendPid(opts.poll);
+  const deadline = performance.now() + opts.timeoutMs;
+  let first: CpuMark | undefined;
   for (;;) {
-    const done = await storedOffsets(poll, group);
-    if (done > 0 && first === 0) first = performance.now();
-    if (done >= total) break;
+    const done = await opts.progress();
+    if (done > 0 && !first && (await (opts.startWhen?.() ?? true))) {
+      first = mark(await opts.progress(), opts.consumers, pollerPid);
+    }
+    if (done >= opts.total) break;
+    if (performance.now() > deadline) throw new Error(`drain stalled at ${done} of ${opts.total} rows`);
     await sleep(50);
   }
-  const ms = performance.now() - first;
-  await poll.end();
-  const rss = peakRssMb(w.child.pid as number);
-  w.child.kill('SIGTERM');
-  await w.exited;
-  return { rowsPerS: rate(total, ms), peakRssMb: rss };
+  const own = await sessionBackends(opts.poll, opts.database);
+  const last = mark(opts.total, opts.consumers, pollerPid);
+  return report(first as CpuMark, last, own, opts.consumers.length === 1 ? opts.consumers[0] : undefined);
+}
+
+/** `replicas` workers of one group draining the pre-produced backlog of `topics`. */
+async function workerDrain(
+  label: string,
+  topics: WorkerTopics,
+  total: number,
+  extra: Record<string, string>,
+  replicas = 1,
+  cpuProf = false,
+): Promise<DrainReport> {
+  await sql(
+    dbUrl.toString(),
+    'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.order_book_snapshots',
+  );
+  const group = `${runId}.${label}`;
+  const workers = Array.from({ length: replicas }, () => startWorker(topics, group, extra, cpuProf));
+  await Promise.all(workers.map((w) => w.started));
+  const poll = await connect();
+  try {
+    const r = await measureDrain({
+      total,
+      progress: () => storedOffsets(poll, group),
+      consumers: workers.map((w) => w.child.pid as number),
+      poll,
+      database: runId,
+      timeoutMs: 600_000,
+      // Replicas start together, but the group gives the first one all partitions until the
+      // others' join rebalances it (up to a heartbeat later): measure the group at full strength.
+      startWhen: replicas > 1 ? () => groupHasMembers(group, replicas) : undefined,
+    });
+    r.peak_rss_mb = Math.max(...workers.map((w) => peakRssMb(w.child.pid as number)));
+    return r;
+  } finally {
+    await poll.end();
+    for (const w of workers) w.child.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.exited));
+  }
+}
+
+async function groupHasMembers(group: string, members: number): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([group]);
+    return groups[0]?.state === 'Stable' && groups[0].members.length === members;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Book snapshots with `levels` levels a side, over the synthetic instruments, µs apart. */
+function* bookMessages(count: number, levels: number, startUs: number) {
+  const list = instruments();
+  for (let i = 0; i < count; i++) {
+    const ins = list[i % list.length] as (typeof list)[number];
+    const mid = ins.price + 0.01 * ((i % 37) - 18);
+    yield { key: ins.symbol, value: bookValue(ins.symbol, mid, levels, startUs + i * 50) };
+  }
+}
+
+/** Kafka Connect + the Debezium JDBC sink on the same ticks, into a fresh database of its own. */
+async function peerDrain(topic: string, total: number) {
+  const database = `${runId}_peer`;
+  const url = new URL(dbUrl.toString());
+  url.pathname = `/${database}`;
+  await sql(adminUrl.toString(), `create database "${database}"`);
+  const admin = kafka.admin();
+  let peer: ReturnType<typeof startPeer> | undefined;
+  try {
+    await sql(url.toString(), 'create extension if not exists timescaledb');
+    await migrate(url.toString());
+    peer = startPeer(root, {
+      brokers: env.KAFKA_BROKERS ?? '',
+      topic,
+      databaseUrl: url.toString(),
+      name: `${runId}-peer`,
+      tasks: 1,
+      batchSize: PEER_BATCH,
+    });
+    const group = peer.group;
+    await admin.connect();
+    const poll = new pg.Client({ connectionString: url.toString() });
+    await poll.connect();
+    try {
+      const r = await measureDrain({
+        total,
+        progress: async () => {
+          const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+          return (t?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+        },
+        consumers: [peer.child.pid as number],
+        poll,
+        database,
+        timeoutMs: 600_000,
+      });
+      const { rows } = await poll.query<{ n: string }>(
+        'select count(*)::text n from data_capture.market_ticks',
+      );
+      if (Number(rows[0]?.n) !== total) throw new Error(`peer wrote ${rows[0]?.n} rows of ${total}`);
+      delete r.worker_threads_us_per_row;
+      return {
+        connect: peer.versions.connect,
+        debezium_jdbc_sink: peer.versions.debezium,
+        tasks: 1,
+        batch_size: PEER_BATCH,
+        ...r,
+        peak_rss_mb: peakRssMb(peer.child.pid as number),
+      };
+    } finally {
+      await poll.end();
+    }
+  } finally {
+    await peer?.stop();
+    await admin.disconnect();
+    await sql(adminUrl.toString(), `drop database if exists "${database}" with (force)`);
+  }
 }
 
 async function waitReady(port: number): Promise<void> {
@@ -256,7 +522,7 @@ async function steady(rateTarget: number, seconds: number) {
   await createTopic(topic, PARTITIONS);
   await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
   const group = `${runId}.steady.${rateTarget}`;
-  const w = startWorker(topic, group, { BARS_ENABLED: 'true' });
+  const w = startWorker({ ticks: topic, book: `${runId}.book` }, group, { BARS_ENABLED: 'true' });
   // Steady state, not start-up: produce once the worker has joined the group and holds its partitions.
   await waitReady(await w.started);
   const producer = kafka.producer();
@@ -318,27 +584,32 @@ function pollCommits(group: string): { stop(): Promise<CommitLog> } {
   const log: CommitLog = new Map();
   const client = new pg.Client({ connectionString: dbUrl.toString() });
   let running = true;
+  const pollOnce = async () => {
+    const { rows } = await client.query<{ partition: number; next: string }>(
+      'select partition, next_offset::text as next from data_capture.ingest_offsets where group_id = $1',
+      [group],
+    );
+    const at = performance.now();
+    for (const r of rows) {
+      const list = log.get(r.partition) ?? [];
+      if (list.length === 0) log.set(r.partition, list);
+      if (list[list.length - 1]?.next !== Number(r.next)) list.push({ next: Number(r.next), at });
+    }
+  };
   const loop = (async () => {
     await client.connect();
     while (running) {
-      const { rows } = await client.query<{ partition: number; next: string }>(
-        'select partition, next_offset::text as next from data_capture.ingest_offsets where group_id = $1',
-        [group],
-      );
-      const at = performance.now();
-      for (const r of rows) {
-        const list = log.get(r.partition) ?? [];
-        if (list.length === 0) log.set(r.partition, list);
-        if (list[list.length - 1]?.next !== Number(r.next)) list.push({ next: Number(r.next), at });
-      }
+      await pollOnce();
       await sleep(20);
     }
-    await client.end();
   })();
   return {
     async stop() {
       running = false;
       await loop;
+      // The caller saw every offset stored; the loop's last poll may have come just before that.
+      await pollOnce();
+      await client.end();
       return log;
     },
   };
@@ -368,60 +639,124 @@ function commitLatencies(
   return out;
 }
 
+/** The run's topics, deleted at the end: the peer's copy of the feed alone is ~0.9 kB a tick. */
+const topics: string[] = [];
+
 async function main() {
   const started = Date.now();
+  const load0 = loadavg()[0] ?? 0;
   log(`${quick ? 'quick' : 'full'} run ${runId}: ${N} ticks, ${PARTITIONS} partitions`);
   await sql(adminUrl.toString(), `create database "${runId}"`);
   try {
     await sql(dbUrl.toString(), 'create extension if not exists timescaledb');
     await migrate(dbUrl.toString());
+    const probe = await connect();
+    servers.postmaster = postmasterOf(await backendPid(probe));
+    await probe.end();
+    servers.broker = kafkaBrokerPid(Number(brokers[0]?.split(':')[1]));
     const startUs = Date.now() * 1000 - 6 * 3600 * 1_000_000;
-    // Released once used (set to undefined): the steady runs must not share this process with a
-    // heap of a million messages, whose garbage collection would stall the producer and the poller.
-    let feed: { key: string; value: string }[] | undefined = [...tickMessages(N, { startUs, stepUs: 20 })];
-    const ctx = {
-      timeZone: 'America/Sao_Paulo',
-      recordTimeUs: Date.now() * 1000,
-      futureWindowUs: 300_000_000,
-      pastWindowUs: 31 * 86_400_000_000,
-    };
-    let lines: string[] | undefined = feed.map((m) => {
-      const d = decodeTick(Buffer.from(m.value), ctx);
-      if (!d.ok) throw new Error(`synthetic tick invalid: ${d.error.message}`);
-      return tickLine(d.ticks[0] as NonNullable<(typeof d.ticks)[0]>);
-    });
+    const ticks = (count: number) => tickMessages(count, { startUs, stepUs: 20 });
     const topic = `${runId}.ticks`;
-    await createTopic(topic, PARTITIONS);
-    for (const t of ['book', 'callbacks', 'dlq']) await createTopic(`${runId}.${t}`, 1);
+    const bookTopic = `${runId}.book`;
+    const noTicks = `${runId}.noticks`;
+    const peerTopic = `${runId}.peer`;
+    const only = ['--steady-only', '--e2e-only', '--peer-only', '--book-only'].find((f) =>
+      process.argv.includes(f),
+    );
+    for (const [t, parts] of [
+      [topic, PARTITIONS],
+      [bookTopic, PARTITIONS],
+      [noTicks, 1],
+      [`${runId}.callbacks`, 1],
+      [`${runId}.dlq`, 1],
+    ] as const) {
+      await createTopic(t, parts);
+      topics.push(t);
+    }
     const t0 = performance.now();
-    await produceAll(topic, feed);
-    feed = undefined;
+    await produceAll(topic, ticks(N));
     log(`pre-produced ${N} ticks in ${Math.round(performance.now() - t0)} ms`);
 
-    if (process.argv.includes('--steady-only')) {
-      lines = undefined;
+    if (only === '--steady-only') {
       for (const st of STEADY) {
         const r = await steady(st.rate, st.seconds);
         log(`steady ${st.rate}/s: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms`);
       }
       return;
     }
-    if (ONLY_E2E) {
+    const drainTicks = (bars: boolean, replicas = 1, cpuProf = false) =>
+      workerDrain(
+        `e2e.${bars ? 'bars' : 'nobars'}.${replicas}`,
+        { ticks: topic, book: bookTopic },
+        N,
+        { BARS_ENABLED: String(bars) },
+        replicas,
+        cpuProf,
+      );
+    if (only === '--e2e-only') {
       const bars = process.argv.includes('--bars');
-      const r = await e2eDrain(topic, N, bars, process.argv.includes('--cpu-prof'));
-      log(`e2e (bars ${bars ? 'on' : 'off'}): ${r.rowsPerS} rows/s, peak RSS ${r.peakRssMb} MB`);
+      const r = await drainTicks(bars, 1, process.argv.includes('--cpu-prof'));
+      log(`e2e (bars ${bars ? 'on' : 'off'}): ${describe(r)}`);
       return;
     }
+    const drainBooks = async () => {
+      await produceAll(bookTopic, bookMessages(BOOKS, BOOK_LEVELS, startUs));
+      return workerDrain('books', { ticks: noTicks, book: bookTopic }, BOOKS, {});
+    };
+    const drainPeer = async () => {
+      await createTopic(peerTopic, PARTITIONS);
+      topics.push(peerTopic);
+      const p0 = performance.now();
+      await produceAll(
+        peerTopic,
+        mapIter(ticks(PEER_ROWS), (m) => ({ key: m.key, value: connectTick(m.value) })),
+      );
+      log(`pre-produced ${PEER_ROWS} ticks as Connect JSON in ${Math.round(performance.now() - p0)} ms`);
+      return peerDrain(peerTopic, PEER_ROWS);
+    };
+    if (only === '--book-only') {
+      log(`book drain: ${describe(await drainBooks())}`);
+      return;
+    }
+    if (only === '--peer-only') {
+      log(`peer: ${describe(await drainPeer())}`);
+      return;
+    }
+
+    // The ceiling's rows, formatted by the worker's own code; released before the drains.
+    const ctx = {
+      timeZone: 'America/Sao_Paulo',
+      recordTimeUs: Date.now() * 1000,
+      futureWindowUs: 300_000_000,
+      pastWindowUs: 31 * 86_400_000_000,
+    };
+    let lines: string[] | undefined = [
+      ...mapIter(ticks(N), (m) => {
+        const d = decodeTick(Buffer.from(m.value), ctx);
+        if (!d.ok) throw new Error(`synthetic tick invalid: ${d.error.message}`);
+        return tickLine(d.ticks[0] as NonNullable<(typeof d.ticks)[0]>);
+      }),
+    ];
     const copy1 = await copyCeiling(lines, 1);
     const copy2 = await copyCeiling(lines, 2);
     lines = undefined;
-    log(`COPY ceiling: ${copy1} rows/s on 1 stream, ${copy2} on 2`);
+    log(
+      `COPY ceiling: ${copy1.rowsPerS} rows/s on 1 stream (PostgreSQL ${copy1.pgUsPerRow} µs/row), ${copy2.rowsPerS} on 2`,
+    );
     const consume = await kafkaConsumeCeiling(topic, N);
     log(`kafka consume ceiling: ${consume} msgs/s`);
-    const e2eNoBars = await e2eDrain(topic, N, false, process.argv.includes('--cpu-prof'));
-    log(`e2e (bars off): ${e2eNoBars.rowsPerS} rows/s, peak RSS ${e2eNoBars.peakRssMb} MB`);
-    const e2eBars = await e2eDrain(topic, N, true);
-    log(`e2e (bars on): ${e2eBars.rowsPerS} rows/s, peak RSS ${e2eBars.peakRssMb} MB`);
+    const barsOff = await drainTicks(false, 1, process.argv.includes('--cpu-prof'));
+    log(`e2e (bars off): ${describe(barsOff)}`);
+    const barsOn = await drainTicks(true);
+    log(`e2e (bars on): ${describe(barsOn)}`);
+    const twoReplicas = await drainTicks(true, 2);
+    log(`e2e (bars on, 2 replicas): ${describe(twoReplicas)}`);
+    const books = await drainBooks();
+    log(`book drain (${BOOK_LEVELS} levels a side): ${describe(books)}`);
+    const peer = await drainPeer();
+    log(
+      `peer (Kafka Connect ${peer.connect} + Debezium JDBC sink ${peer.debezium_jdbc_sink}): ${describe(peer)}`,
+    );
     await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
     const naive = await naiveInsert(topic, NAIVE_SAMPLE);
     log(`naive INSERT: ${naive} rows/s`);
@@ -431,31 +766,73 @@ async function main() {
       log(`steady ${s.rate}/s: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms`);
       steadyResults.push(r);
     }
-    const ceiling = Math.max(copy1, copy2);
+    const ceiling = Math.max(copy1.rowsPerS, copy2.rowsPerS);
+    const cpu = (r: DrainReport) => r.cpu_us_per_row;
     const result = {
       run: runId,
       mode: quick ? 'quick' : 'full',
       at: new Date().toISOString(),
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      machine: {
+        cpus: cpus().length,
+        node: process.version,
+        clk_tck: clockTicks(),
+        // The machine is shared: the 1-minute load at the start and the end of the run.
+        loadavg_1m: [+load0.toFixed(2), +(loadavg()[0] ?? 0).toFixed(2)],
+      },
       rows: N,
       partitions: PARTITIONS,
+      // The headline: CPU µs per row over each drain, from /proc (less noisy than rows/s).
+      cpu_us_per_row: {
+        worker_bars_on: cpu(barsOn).consumer,
+        worker_bars_off: cpu(barsOff).consumer,
+        postgres_bars_on: cpu(barsOn).postgres,
+        postgres_bars_off: cpu(barsOff).postgres,
+        broker_bars_on: cpu(barsOn).broker,
+        broker_bars_off: cpu(barsOff).broker,
+        postgres_copy_alone: copy1.pgUsPerRow,
+        worker_books: cpu(books).consumer,
+        postgres_books: cpu(books).postgres,
+        peer_jvm: cpu(peer).consumer,
+        postgres_peer: cpu(peer).postgres,
+        worker_two_replicas: cpu(twoReplicas).consumer,
+      },
       copy_ceiling_rows_per_s: ceiling,
-      copy_ceiling_1_stream_rows_per_s: copy1,
-      copy_ceiling_2_streams_rows_per_s: copy2,
+      copy_ceiling_1_stream_rows_per_s: copy1.rowsPerS,
+      copy_ceiling_2_streams_rows_per_s: copy2.rowsPerS,
       kafka_consume_rows_per_s: consume,
-      e2e_rows_per_s: e2eBars.rowsPerS,
-      e2e_rows_per_s_bars_off: e2eNoBars.rowsPerS,
+      e2e_rows_per_s: barsOn.rows_per_s,
+      e2e_rows_per_s_bars_off: barsOff.rows_per_s,
       naive_insert_rows_per_s: naive,
       // timescaledb-parallel-copy (Go) is the natural peer, but the Go module proxy here refuses
       // github.com/timescale/timescaledb-parallel-copy (403), so it cannot be built on these machines.
       parallel_copy_rows_per_s: null,
-      peak_rss_mb: Math.max(e2eBars.peakRssMb, e2eNoBars.peakRssMb),
+      peak_rss_mb: Math.max(barsOn.peak_rss_mb ?? 0, barsOff.peak_rss_mb ?? 0),
+      e2e: { bars_on: barsOn, bars_off: barsOff },
+      replicas: {
+        one: {
+          rows_per_s: barsOn.rows_per_s,
+          per_partition_rows_per_s: Math.round(barsOn.rows_per_s / PARTITIONS),
+        },
+        two: {
+          ...twoReplicas,
+          per_replica_rows_per_s: Math.round(twoReplicas.rows_per_s / 2),
+          per_partition_rows_per_s: Math.round(twoReplicas.rows_per_s / PARTITIONS),
+        },
+      },
+      book: { levels_a_side: BOOK_LEVELS, ...books },
+      peer,
       steady: steadyResults,
       ratios: {
-        e2e_vs_copy_ceiling: +(e2eBars.rowsPerS / ceiling).toFixed(3),
-        e2e_bars_off_vs_copy_ceiling: +(e2eNoBars.rowsPerS / ceiling).toFixed(3),
-        e2e_vs_kafka_consume: +(e2eBars.rowsPerS / consume).toFixed(3),
-        e2e_vs_naive_insert: +(e2eBars.rowsPerS / naive).toFixed(1),
+        e2e_vs_copy_ceiling: +(barsOn.rows_per_s / ceiling).toFixed(3),
+        e2e_bars_off_vs_copy_ceiling: +(barsOff.rows_per_s / ceiling).toFixed(3),
+        e2e_vs_copy_1_stream: +(barsOn.rows_per_s / copy1.rowsPerS).toFixed(3),
+        e2e_vs_kafka_consume: +(barsOn.rows_per_s / consume).toFixed(3),
+        e2e_vs_naive_insert: +(barsOn.rows_per_s / naive).toFixed(1),
+        worker_vs_peer_rows_per_s: +(barsOn.rows_per_s / peer.rows_per_s).toFixed(2),
+        worker_bars_off_vs_peer_rows_per_s: +(barsOff.rows_per_s / peer.rows_per_s).toFixed(2),
+        peer_vs_worker_cpu_per_row: +(cpu(peer).consumer / cpu(barsOn).consumer).toFixed(2),
+        two_replicas_vs_one_rows_per_s: +(twoReplicas.rows_per_s / barsOn.rows_per_s).toFixed(2),
+        postgres_bars_on_vs_off_cpu: +(cpu(barsOn).postgres / cpu(barsOff).postgres).toFixed(2),
       },
       duration_s: Math.round((Date.now() - started) / 1000),
     };
@@ -466,13 +843,42 @@ async function main() {
     printTable(result);
   } finally {
     await sql(adminUrl.toString(), `drop database if exists "${runId}" with (force)`);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics }).catch((e: Error) => log(`could not delete topics: ${e.message}`));
+    await admin.disconnect();
   }
 }
 
+function* mapIter<T, U>(it: Iterable<T>, f: (t: T) => U): Generator<U> {
+  for (const t of it) yield f(t);
+}
+
+function describe(r: DrainReport): string {
+  const c = r.cpu_us_per_row;
+  const threads = r.worker_threads_us_per_row;
+  return (
+    `${r.rows_per_s} rows/s; CPU µs/row: consumer ${c.consumer}` +
+    (threads ? ` (main ${threads.main}, decode ${threads.decode}, other ${threads.other})` : '') +
+    `, PostgreSQL ${c.postgres} (own backends ${c.postgres_own_backends}), broker ${c.broker}` +
+    (r.peak_rss_mb ? `; peak RSS ${r.peak_rss_mb} MB` : '')
+  );
+}
+
 function printTable(r: Record<string, unknown>) {
+  const cpuRows = Object.entries(r.cpu_us_per_row as Record<string, unknown>).map(
+    ([k, v]) => [`CPU µs/row ${k}`, v] as [string, unknown],
+  );
   const rows: Array<[string, unknown]> = Object.entries(r).filter(
     ([, v]) => typeof v !== 'object' || v === null,
   );
+  const drains = [
+    ['e2e bars on', (r.e2e as Record<string, DrainReport>).bars_on],
+    ['e2e bars off', (r.e2e as Record<string, DrainReport>).bars_off],
+    ['e2e bars on, 2 replicas', (r.replicas as { two: DrainReport }).two],
+    ['book drain', r.book as DrainReport],
+    ['peer (Connect + JDBC sink)', r.peer as DrainReport],
+  ].map(([k, d]) => [k, describe(d as DrainReport)] as [string, unknown]);
   const ratios = Object.entries(r.ratios as Record<string, unknown>).map(
     ([k, v]) => [`ratio ${k}`, v] as [string, unknown],
   );
@@ -483,7 +889,7 @@ function printTable(r: Record<string, unknown>) {
         `p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms, max ${s.max_ms} ms`,
       ] as [string, unknown],
   );
-  const all = [...rows, ...ratios, ...steadyRows];
+  const all = [...cpuRows, ...rows, ...drains, ...ratios, ...steadyRows];
   const w = Math.max(...all.map(([k]) => k.length));
   console.log(all.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n'));
 }
