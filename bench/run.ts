@@ -4,7 +4,7 @@
  * what to compare. Writes bench/results/latest.json (+ a timestamped copy) and prints a table.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,6 +17,7 @@ import { migrate } from '../src/schema/index.js';
 import { TICK_COLUMNS, tickLine } from '../src/transform/copy-format.js';
 import { decodeTick } from '../src/transform/index.js';
 import { spawnWorker } from '../src/worker-process.js';
+import { type CpuProfile, stageShares } from './cpuprofile.js';
 import { startPeer } from './peer-connect.js';
 import { connectTick } from './peer-feed.js';
 import {
@@ -96,11 +97,24 @@ async function connect(): Promise<pg.Client> {
   return client;
 }
 
+/**
+ * Create a topic and wait until each partition has a leader. kafkajs's own wait (waitForLeaders)
+ * gives up on a busy broker with UNKNOWN_TOPIC_OR_PARTITION, so the metadata is polled here.
+ */
 async function createTopic(topic: string, partitions: number) {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  await admin.disconnect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
+    for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+      const parts = meta?.topics[0]?.partitions ?? [];
+      if (parts.length === partitions && parts.every((p) => p.leader >= 0)) return;
+      if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 60 s`);
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 async function produceAll(topic: string, messages: Iterable<{ key: string; value: string }>) {
@@ -432,6 +446,31 @@ async function groupHasMembers(group: string, members: number): Promise<boolean>
   }
 }
 
+/**
+ * Per-stage CPU: a drain under V8's profiler (--cpu-prof writes one profile per thread on exit;
+ * Node's thread id 0 is the main thread), each thread's stage shares applied to that thread's
+ * CPU µs per row. The profiler costs CPU itself: its own drain, not the headline's.
+ */
+async function profiledDrain(drain: () => Promise<DrainReport>) {
+  const dir = resolve(root, 'bench/results');
+  const since = Date.now();
+  const r = await drain();
+  const threads = r.worker_threads_us_per_row;
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile') && statSync(resolve(dir, f)).mtimeMs >= since)
+    .sort();
+  const stages_us_per_row: Record<string, Record<string, number>> = {};
+  for (const f of files) {
+    const main = /\.\d+\.0\.\d+\.cpuprofile$/.test(f);
+    const us = (main ? threads?.main : threads?.decode) ?? 0;
+    const shares = stageShares(JSON.parse(readFileSync(resolve(dir, f), 'utf8')) as CpuProfile);
+    stages_us_per_row[`${main ? 'main' : 'decode'} thread (${f})`] = Object.fromEntries(
+      Object.entries(shares).map(([stage, pct]) => [stage, +((pct * us) / 100).toFixed(2)]),
+    );
+  }
+  return { note: 'under the profiler (slower than the headline drains)', ...r, stages_us_per_row };
+}
+
 /** Book snapshots with `levels` levels a side, over the synthetic instruments, µs apart. */
 function* bookMessages(count: number, levels: number, startUs: number) {
   const list = instruments();
@@ -522,12 +561,12 @@ async function steady(rateTarget: number, seconds: number) {
   await createTopic(topic, PARTITIONS);
   await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
   const group = `${runId}.steady.${rateTarget}`;
-  const w = startWorker({ ticks: topic, book: `${runId}.book` }, group, { BARS_ENABLED: 'true' });
+  const w = startWorker({ ticks: topic, book: `${runId}.nobook` }, group, { BARS_ENABLED: 'true' });
   // Steady state, not start-up: produce once the worker has joined the group and holds its partitions.
   await waitReady(await w.started);
   const producer = kafka.producer();
   await producer.connect();
-  const commits = pollCommits(group);
+  const commits = pollCommits(group, topic);
   const tickMs = 20;
   const perTick = Math.round((rateTarget * tickMs) / 1000);
   const sends: { partition: number; base: number; at: number; warmup: boolean }[] = [];
@@ -580,14 +619,14 @@ async function steady(rateTarget: number, seconds: number) {
 type CommitLog = Map<number, { next: number; at: number }[]>;
 
 /** Polls the group's committed offsets until stopped: per partition, when each next_offset became visible. */
-function pollCommits(group: string): { stop(): Promise<CommitLog> } {
+function pollCommits(group: string, topic: string): { stop(): Promise<CommitLog> } {
   const log: CommitLog = new Map();
   const client = new pg.Client({ connectionString: dbUrl.toString() });
   let running = true;
   const pollOnce = async () => {
     const { rows } = await client.query<{ partition: number; next: string }>(
-      'select partition, next_offset::text as next from data_capture.ingest_offsets where group_id = $1',
-      [group],
+      'select partition, next_offset::text as next from data_capture.ingest_offsets where group_id = $1 and topic = $2',
+      [group, topic],
     );
     const at = performance.now();
     for (const r of rows) {
@@ -658,6 +697,9 @@ async function main() {
     const ticks = (count: number) => tickMessages(count, { startUs, stepUs: 20 });
     const topic = `${runId}.ticks`;
     const bookTopic = `${runId}.book`;
+    const noBook = `${runId}.nobook`;
+    // Each drain's worker also subscribes the other kind's topic: an empty one, so the group's
+    // stored offsets (summed over its topics) count only the drained rows.
     const noTicks = `${runId}.noticks`;
     const peerTopic = `${runId}.peer`;
     const only = ['--steady-only', '--e2e-only', '--peer-only', '--book-only'].find((f) =>
@@ -667,6 +709,7 @@ async function main() {
       [topic, PARTITIONS],
       [bookTopic, PARTITIONS],
       [noTicks, 1],
+      [noBook, 1],
       [`${runId}.callbacks`, 1],
       [`${runId}.dlq`, 1],
     ] as const) {
@@ -687,7 +730,7 @@ async function main() {
     const drainTicks = (bars: boolean, replicas = 1, cpuProf = false) =>
       workerDrain(
         `e2e.${bars ? 'bars' : 'nobars'}.${replicas}`,
-        { ticks: topic, book: bookTopic },
+        { ticks: topic, book: noBook },
         N,
         { BARS_ENABLED: String(bars) },
         replicas,
@@ -695,8 +738,13 @@ async function main() {
       );
     if (only === '--e2e-only') {
       const bars = process.argv.includes('--bars');
-      const r = await drainTicks(bars, 1, process.argv.includes('--cpu-prof'));
-      log(`e2e (bars ${bars ? 'on' : 'off'}): ${describe(r)}`);
+      if (process.argv.includes('--cpu-prof')) {
+        const p = await profiledDrain(() => drainTicks(bars, 1, true));
+        log(`e2e (bars ${bars ? 'on' : 'off'}), profiled: ${describe(p)}`);
+        log(`by stage, µs/row: ${JSON.stringify(p.stages_us_per_row, null, 1)}`);
+      } else {
+        log(`e2e (bars ${bars ? 'on' : 'off'}): ${describe(await drainTicks(bars))}`);
+      }
       return;
     }
     const drainBooks = async () => {
@@ -745,10 +793,14 @@ async function main() {
     );
     const consume = await kafkaConsumeCeiling(topic, N);
     log(`kafka consume ceiling: ${consume} msgs/s`);
-    const barsOff = await drainTicks(false, 1, process.argv.includes('--cpu-prof'));
+    const barsOff = await drainTicks(false);
     log(`e2e (bars off): ${describe(barsOff)}`);
     const barsOn = await drainTicks(true);
     log(`e2e (bars on): ${describe(barsOn)}`);
+    const profile = process.argv.includes('--cpu-prof')
+      ? await profiledDrain(() => drainTicks(true, 1, true))
+      : undefined;
+    if (profile) log(`e2e (bars on) by stage, µs/row: ${JSON.stringify(profile.stages_us_per_row, null, 1)}`);
     const twoReplicas = await drainTicks(true, 2);
     log(`e2e (bars on, 2 replicas): ${describe(twoReplicas)}`);
     const books = await drainBooks();
@@ -807,7 +859,7 @@ async function main() {
       // github.com/timescale/timescaledb-parallel-copy (403), so it cannot be built on these machines.
       parallel_copy_rows_per_s: null,
       peak_rss_mb: Math.max(barsOn.peak_rss_mb ?? 0, barsOff.peak_rss_mb ?? 0),
-      e2e: { bars_on: barsOn, bars_off: barsOff },
+      e2e: { bars_on: barsOn, bars_off: barsOff, ...(profile ? { profiled_bars_on: profile } : {}) },
       replicas: {
         one: {
           rows_per_s: barsOn.rows_per_s,
