@@ -297,9 +297,12 @@ function mark(rows: number, consumers: number[], pollerPid: number): CpuMark {
 }
 
 interface DrainReport {
+  /** Rows and time from the first stored row to the last: rows_per_s. */
   rows: number;
   seconds: number;
   rows_per_s: number;
+  /** Where CPU per row was taken: from the consumer's start (worker) or its first stored row (peer). */
+  cpu_window: { rows: number; seconds: number };
   /** CPU µs per row over the drain window, from /proc. */
   cpu_us_per_row: {
     /** The consumer: the worker (all its threads; both processes with two replicas) or the peer's JVM. */
@@ -316,7 +319,20 @@ interface DrainReport {
   peak_rss_mb?: number;
 }
 
-function report(a: CpuMark, b: CpuMark, ownBackends: number[], consumerPid?: number): DrainReport {
+/**
+ * rows/s over [first, last]; CPU per row over [cpuFrom, last], with the rows written in it.
+ * The two windows differ for the worker: at its first commit it has already fetched and decoded
+ * well past the committed rows, so CPU from then on would be spread over rows partly paid before.
+ */
+function report(
+  first: CpuMark,
+  last: CpuMark,
+  cpuFrom: CpuMark,
+  ownBackends: number[],
+  consumerPid?: number,
+): DrainReport {
+  const a = cpuFrom;
+  const b = last;
   const rows = b.rows - a.rows;
   const hz = clockTicks();
   const per = (ticks: number) => usPerRow(ticks, rows, hz);
@@ -328,9 +344,10 @@ function report(a: CpuMark, b: CpuMark, ownBackends: number[], consumerPid?: num
   );
   const broker = b.broker - a.broker;
   const out: DrainReport = {
-    rows,
-    seconds: +((b.at - a.at) / 1000).toFixed(2),
-    rows_per_s: rate(rows, b.at - a.at),
+    rows: last.rows - first.rows,
+    seconds: +((last.at - first.at) / 1000).toFixed(2),
+    rows_per_s: rate(last.rows - first.rows, last.at - first.at),
+    cpu_window: { rows, seconds: +((b.at - a.at) / 1000).toFixed(2) },
     cpu_us_per_row: {
       consumer: per(consumer),
       postgres: per(postgres),
@@ -377,10 +394,13 @@ async function measureDrain(opts: {
   poll: pg.Client;
   database: string;
   timeoutMs: number;
-  /** Start the window only once this holds too (e.g. every replica in the group). */
+  /** Start the rows/s window only once this holds too (e.g. every replica in the group). */
   startWhen?: () => Promise<boolean>;
+  /** Take CPU from now (the consumer has started, nothing is stored yet) rather than from the first stored row. */
+  cpuFromNow?: boolean;
 }): Promise<DrainReport> {
   const pollerPid = await backendPid(opts.poll);
+  const early = opts.cpuFromNow ? mark(await opts.progress(), opts.consumers, pollerPid) : undefined;
   const deadline = performance.now() + opts.timeoutMs;
   let first: CpuMark | undefined;
   for (;;) {
@@ -394,7 +414,8 @@ async function measureDrain(opts: {
   }
   const own = await sessionBackends(opts.poll, opts.database);
   const last = mark(opts.total, opts.consumers, pollerPid);
-  return report(first as CpuMark, last, own, opts.consumers.length === 1 ? opts.consumers[0] : undefined);
+  const from = first as CpuMark;
+  return report(from, last, early ?? from, own, opts.consumers.length === 1 ? opts.consumers[0] : undefined);
 }
 
 /** `replicas` workers of one group draining the pre-produced backlog of `topics`. */
@@ -425,6 +446,7 @@ async function workerDrain(
       // Replicas start together, but the group gives the first one all partitions until the
       // others' join rebalances it (up to a heartbeat later): measure the group at full strength.
       startWhen: replicas > 1 ? () => groupHasMembers(group, replicas) : undefined,
+      cpuFromNow: true,
     });
     r.peak_rss_mb = Math.max(...workers.map((w) => peakRssMb(w.child.pid as number)));
     return r;
@@ -839,6 +861,9 @@ async function main() {
         worker_bars_off: cpu(barsOff).consumer,
         postgres_bars_on: cpu(barsOn).postgres,
         postgres_bars_off: cpu(barsOff).postgres,
+        // This run's own sessions only: the figure other users of the shared server do not move.
+        postgres_own_backends_bars_on: cpu(barsOn).postgres_own_backends,
+        postgres_own_backends_bars_off: cpu(barsOff).postgres_own_backends,
         broker_bars_on: cpu(barsOn).broker,
         broker_bars_off: cpu(barsOff).broker,
         postgres_copy_alone: copy1.pgUsPerRow,
@@ -846,6 +871,7 @@ async function main() {
         postgres_books: cpu(books).postgres,
         peer_jvm: cpu(peer).consumer,
         postgres_peer: cpu(peer).postgres,
+        postgres_own_backends_peer: cpu(peer).postgres_own_backends,
         worker_two_replicas: cpu(twoReplicas).consumer,
       },
       copy_ceiling_rows_per_s: ceiling,
