@@ -48,6 +48,8 @@ const BOOK_LEVELS = 10;
  */
 const PEER_ROWS = Math.min(N, quick ? 100_000 : 500_000);
 const PEER_BATCH = 3_000;
+/** Connect tasks: 1, as measured in issue 17; BENCH_PEER_TASKS=2 gives it both cores. */
+const PEER_TASKS = Number(process.env.BENCH_PEER_TASKS ?? 1);
 const STEADY = quick
   ? [{ rate: 10_000, seconds: 10 }]
   : [
@@ -503,8 +505,20 @@ function* bookMessages(count: number, levels: number, startUs: number) {
   }
 }
 
+/** What identifies a table's ticks (those with trade_id < `below`), to compare two writers' rows. */
+async function tickSignature(url: string, below: number): Promise<string> {
+  const [r] = await sql<{ s: string }>(
+    url,
+    `select concat_ws(' ', count(*), sum(price * volume), sum(trade_id), min(tick_time), max(tick_time),
+       count(distinct (symbol, exchange, aggressor))) s
+     from data_capture.market_ticks where trade_id < $1`,
+    [below],
+  );
+  return r?.s ?? '';
+}
+
 /** Kafka Connect + the Debezium JDBC sink on the same ticks, into a fresh database of its own. */
-async function peerDrain(topic: string, total: number) {
+async function peerDrain(topic: string, total: number, workerRows: string) {
   const database = `${runId}_peer`;
   const url = new URL(dbUrl.toString());
   url.pathname = `/${database}`;
@@ -519,7 +533,7 @@ async function peerDrain(topic: string, total: number) {
       topic,
       databaseUrl: url.toString(),
       name: `${runId}-peer`,
-      tasks: 1,
+      tasks: PEER_TASKS,
       batchSize: PEER_BATCH,
     });
     const group = peer.group;
@@ -542,12 +556,16 @@ async function peerDrain(topic: string, total: number) {
         'select count(*)::text n from data_capture.market_ticks',
       );
       if (Number(rows[0]?.n) !== total) throw new Error(`peer wrote ${rows[0]?.n} rows of ${total}`);
+      const peerRows = await tickSignature(url.toString(), total);
+      if (peerRows !== workerRows)
+        throw new Error(`peer's rows differ: ${peerRows} vs the worker's ${workerRows}`);
       delete r.worker_threads_us_per_row;
       return {
         connect: peer.versions.connect,
         debezium_jdbc_sink: peer.versions.debezium,
-        tasks: 1,
+        tasks: PEER_TASKS,
         batch_size: PEER_BATCH,
+        same_rows_as_worker: true,
         ...r,
         peak_rss_mb: peakRssMb(peer.child.pid as number),
       };
@@ -773,7 +791,7 @@ async function main() {
       await produceAll(bookTopic, bookMessages(BOOKS, BOOK_LEVELS, startUs));
       return workerDrain('books', { ticks: noTicks, book: bookTopic }, BOOKS, {});
     };
-    const drainPeer = async () => {
+    const drainPeer = async (workerRows: string) => {
       await createTopic(peerTopic, PARTITIONS);
       topics.push(peerTopic);
       const p0 = performance.now();
@@ -782,14 +800,15 @@ async function main() {
         mapIter(ticks(PEER_ROWS), (m) => ({ key: m.key, value: connectTick(m.value) })),
       );
       log(`pre-produced ${PEER_ROWS} ticks as Connect JSON in ${Math.round(performance.now() - p0)} ms`);
-      return peerDrain(peerTopic, PEER_ROWS);
+      return peerDrain(peerTopic, PEER_ROWS, workerRows);
     };
     if (only === '--book-only') {
       log(`book drain: ${describe(await drainBooks())}`);
       return;
     }
     if (only === '--peer-only') {
-      log(`peer: ${describe(await drainPeer())}`);
+      await drainTicks(false);
+      log(`peer: ${describe(await drainPeer(await tickSignature(dbUrl.toString(), PEER_ROWS)))}`);
       return;
     }
 
@@ -819,6 +838,7 @@ async function main() {
     log(`e2e (bars off): ${describe(barsOff)}`);
     const barsOn = await drainTicks(true);
     log(`e2e (bars on): ${describe(barsOn)}`);
+    const workerRows = await tickSignature(dbUrl.toString(), PEER_ROWS);
     const profile = process.argv.includes('--cpu-prof')
       ? await profiledDrain(() => drainTicks(true, 1, true))
       : undefined;
@@ -827,7 +847,7 @@ async function main() {
     log(`e2e (bars on, 2 replicas): ${describe(twoReplicas)}`);
     const books = await drainBooks();
     log(`book drain (${BOOK_LEVELS} levels a side): ${describe(books)}`);
-    const peer = await drainPeer();
+    const peer = await drainPeer(workerRows);
     log(
       `peer (Kafka Connect ${peer.connect} + Debezium JDBC sink ${peer.debezium_jdbc_sink}): ${describe(peer)}`,
     );
