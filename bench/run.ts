@@ -3,7 +3,7 @@
  * one run on one synthetic feed. Absolute numbers drift on shared 2-core machines; the ratios are
  * what to compare. Writes bench/results/latest.json (+ a timestamped copy) and prints a table.
  */
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -220,6 +220,12 @@ async function naiveInsert(topic: string, sample: number): Promise<number> {
   return rate(sample, ms);
 }
 
+/** Every process the bench starts, killed if it ends early (a failed step must leave no worker behind). */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 interface WorkerTopics {
   ticks: string;
   book: string;
@@ -249,6 +255,7 @@ function startWorker(
     nodeFlags: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'bench/results')}`] : [],
   });
   w.child.stderr?.pipe(process.stderr);
+  children.add(w.child);
   return w;
 }
 
@@ -536,6 +543,7 @@ async function peerDrain(topic: string, total: number, workerRows: string) {
       tasks: PEER_TASKS,
       batchSize: PEER_BATCH,
     });
+    children.add(peer.child);
     const group = peer.group;
     await admin.connect();
     const poll = new pg.Client({ connectionString: url.toString() });
