@@ -777,7 +777,7 @@ async function main() {
     }
     const drainTicks = (bars: boolean, replicas = 1, cpuProf = false) =>
       workerDrain(
-        `e2e.${bars ? 'bars' : 'nobars'}.${replicas}`,
+        `e2e.${bars ? 'bars' : 'nobars'}.${replicas}${cpuProf ? '.profiled' : ''}`,
         { ticks: topic, book: noBook },
         N,
         { BARS_ENABLED: String(bars) },
