@@ -320,6 +320,11 @@ interface DrainReport {
     postgres: number;
     /** Only the backends of the consumer's own sessions (from pg_stat_activity at the end). */
     postgres_own_backends: number;
+    /**
+     * This run's share of the server: its own sessions plus the server-wide background processes
+     * (WAL writer, checkpointer, background writer, launchers), without other databases' sessions.
+     */
+    postgres_run: number;
     broker: number;
     total: number;
   };
@@ -337,7 +342,7 @@ function report(
   first: CpuMark,
   last: CpuMark,
   cpuFrom: CpuMark,
-  ownBackends: number[],
+  backends: { own: number[]; background: number[] },
   consumerPid?: number,
 ): DrainReport {
   const a = cpuFrom;
@@ -347,10 +352,12 @@ function report(
   const per = (ticks: number) => usPerRow(ticks, rows, hz);
   const consumer = b.consumer - a.consumer;
   const postgres = b.postgres.total - a.postgres.total - (b.poller - a.poller);
-  const own = ownBackends.reduce(
-    (sum, pid) => sum + (b.postgres.children.get(pid) ?? 0) - (a.postgres.children.get(pid) ?? 0),
-    0,
-  );
+  const used = (pids: number[]) =>
+    pids.reduce(
+      (sum, pid) => sum + (b.postgres.children.get(pid) ?? 0) - (a.postgres.children.get(pid) ?? 0),
+      0,
+    );
+  const own = used(backends.own);
   const broker = b.broker - a.broker;
   const out: DrainReport = {
     rows: last.rows - first.rows,
@@ -361,6 +368,7 @@ function report(
       consumer: per(consumer),
       postgres: per(postgres),
       postgres_own_backends: per(own),
+      postgres_run: per(own + used(backends.background)),
       broker: per(broker),
       total: per(consumer + postgres + broker),
     },
@@ -383,13 +391,17 @@ async function backendPid(client: pg.Client): Promise<number> {
   return rows[0]?.pid as number;
 }
 
-/** The backends of a database's sessions, but the poller's. */
-async function sessionBackends(poll: pg.Client, database: string): Promise<number[]> {
-  const { rows } = await poll.query<{ pid: number }>(
-    'select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+/** The backends of a database's sessions (but the poller's), and the server's background processes. */
+async function serverBackends(poll: pg.Client, database: string) {
+  const { rows } = await poll.query<{ pid: number; own: boolean }>(
+    `select pid, datname is not null as own from pg_stat_activity
+     where pid <> pg_backend_pid() and (datname = $1 or (datname is null and backend_type <> 'client backend'))`,
     [database],
   );
-  return rows.map((r) => r.pid);
+  return {
+    own: rows.filter((r) => r.own).map((r) => r.pid),
+    background: rows.filter((r) => !r.own).map((r) => r.pid),
+  };
 }
 
 /**
@@ -421,7 +433,7 @@ async function measureDrain(opts: {
     if (performance.now() > deadline) throw new Error(`drain stalled at ${done} of ${opts.total} rows`);
     await sleep(50);
   }
-  const own = await sessionBackends(opts.poll, opts.database);
+  const own = await serverBackends(opts.poll, opts.database);
   const last = mark(opts.total, opts.consumers, pollerPid);
   const from = first as CpuMark;
   return report(from, last, early ?? from, own, opts.consumers.length === 1 ? opts.consumers[0] : undefined);
@@ -900,6 +912,10 @@ async function main() {
         peer_jvm: cpu(peer).consumer,
         postgres_peer: cpu(peer).postgres,
         postgres_own_backends_peer: cpu(peer).postgres_own_backends,
+        postgres_run_bars_on: cpu(barsOn).postgres_run,
+        postgres_run_bars_off: cpu(barsOff).postgres_run,
+        postgres_run_books: cpu(books).postgres_run,
+        postgres_run_peer: cpu(peer).postgres_run,
         worker_two_replicas: cpu(twoReplicas).consumer,
       },
       copy_ceiling_rows_per_s: ceiling,
@@ -966,7 +982,7 @@ function describe(r: DrainReport): string {
   return (
     `${r.rows_per_s} rows/s; CPU µs/row: consumer ${c.consumer}` +
     (threads ? ` (main ${threads.main}, decode ${threads.decode}, other ${threads.other})` : '') +
-    `, PostgreSQL ${c.postgres} (own backends ${c.postgres_own_backends}), broker ${c.broker}` +
+    `, PostgreSQL ${c.postgres} (this run ${c.postgres_run}, own sessions ${c.postgres_own_backends}), broker ${c.broker}` +
     (r.peak_rss_mb ? `; peak RSS ${r.peak_rss_mb} MB` : '')
   );
 }
