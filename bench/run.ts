@@ -619,6 +619,7 @@ const WARMUP_S = 3;
 async function steady(rateTarget: number, seconds: number) {
   const topic = `${runId}.steady.${rateTarget}`;
   await createTopic(topic, PARTITIONS);
+  topics.push(topic);
   await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
   const group = `${runId}.steady.${rateTarget}`;
   const w = startWorker({ ticks: topic, book: `${runId}.nobook` }, group, { BARS_ENABLED: 'true' });
