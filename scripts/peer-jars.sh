@@ -4,6 +4,7 @@
 # like stack-up.sh does for Kafka, and a Kafka Connect runtime of the broker's version (3.9.1) in a
 # folder of its own: the broker's libs hold connect-runtime too, but also jackson-module-scala,
 # which Jackson's module discovery in the plugin then fails on ("DefaultScalaModule not a subtype").
+# PEER_CONNECT_VERSION=4.1.1 (the connector's own Kafka) also runs against the 3.9 broker.
 # Prints CONNECT_LIBS=<runtime jars folder> and PLUGIN_PATH=<Connect's plugin.path>. Idempotent.
 #   bash scripts/peer-jars.sh
 set -euo pipefail
