@@ -1,27 +1,21 @@
-/** Summarise a V8 .cpuprofile: self time by function, to find the worker's hot path. */
+/**
+ * Summarise a V8 .cpuprofile: self time by stage of the pipeline, then by function, to find the
+ * worker's hot path. `npx tsx bench/cpuprofile-top.ts FILE.cpuprofile [N]`
+ */
 import { readFileSync } from 'node:fs';
+import { type CpuProfile, selfTimes, stageShares } from './cpuprofile.js';
 
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
 const file = process.argv[2];
 if (!file) throw new Error('usage: tsx bench/cpuprofile-top.ts FILE.cpuprofile [N]');
-const prof = JSON.parse(readFileSync(file, 'utf8')) as {
-  nodes: Node[];
-  samples: number[];
-  timeDeltas: number[];
-};
-const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-const self = new Map<string, number>();
-prof.samples.forEach((id, i) => {
-  const n = byId.get(id);
-  if (!n) return;
-  const f = n.callFrame;
-  const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}`;
-  self.set(key, (self.get(key) ?? 0) + (prof.timeDeltas[i] ?? 0));
-});
+const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+for (const [stage, pct] of Object.entries(stageShares(prof)))
+  console.log(`${pct.toFixed(1).padStart(5)}%  ${stage}`);
+console.log('');
+const self = selfTimes(
+  prof,
+  (f) =>
+    `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}`,
+);
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 for (const [k, v] of [...self.entries()]
   .sort((a, b) => b[1] - a[1])

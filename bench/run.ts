@@ -3,26 +3,53 @@
  * one run on one synthetic feed. Absolute numbers drift on shared 2-core machines; the ratios are
  * what to compare. Writes bench/results/latest.json (+ a timestamped copy) and prints a table.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { tickMessages } from '../src/feed/synthetic.js';
+import { bookValue, instruments, tickMessages } from '../src/feed/synthetic.js';
 import { migrate } from '../src/schema/index.js';
 import { TICK_COLUMNS, tickLine } from '../src/transform/copy-format.js';
 import { decodeTick } from '../src/transform/index.js';
 import { spawnWorker } from '../src/worker-process.js';
+import { type CpuProfile, stageShares } from './cpuprofile.js';
+import { startPeer } from './peer-connect.js';
+import { connectTick } from './peer-feed.js';
+import {
+  clockTicks,
+  kafkaBrokerPid,
+  postmasterOf,
+  processTicks,
+  type TreeTicks,
+  threadTicks,
+  treeTicks,
+  usPerRow,
+} from './proc-cpu.js';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
-const N = quick ? 200_000 : 1_000_000;
+// --rows=N: a smaller feed while developing (the shared machine makes full runs costly for others).
+const N = Number(
+  process.argv.find((a) => a.startsWith('--rows='))?.slice(7) ?? (quick ? 200_000 : 1_000_000),
+);
 const PARTITIONS = 6;
 const NAIVE_SAMPLE = quick ? 5_000 : 20_000;
-const ONLY_E2E = process.argv.includes('--e2e-only');
+/** Book snapshots (10 levels a side) in the book drain: a book costs several ticks to decode. */
+const BOOKS = Math.min(N, quick ? 40_000 : 200_000);
+const BOOK_LEVELS = 10;
+/**
+ * The peer's feed: the first of the same ticks, as Connect's schema + payload JSON (~0.9 kB each on
+ * the broker, so fewer of them: producing them is the slow part of the peer's turn).
+ */
+const PEER_ROWS = Math.min(N, quick ? 100_000 : 500_000);
+const PEER_BATCH = 3_000;
+/** Connect tasks: 1, as measured in issue 17; BENCH_PEER_TASKS=2 gives it both cores. */
+const PEER_TASKS = Number(process.env.BENCH_PEER_TASKS ?? 1);
 const STEADY = quick
   ? [{ rate: 10_000, seconds: 10 }]
   : [
@@ -72,11 +99,24 @@ async function connect(): Promise<pg.Client> {
   return client;
 }
 
+/**
+ * Create a topic and wait until each partition has a leader. kafkajs's own wait (waitForLeaders)
+ * gives up on a busy broker with UNKNOWN_TOPIC_OR_PARTITION, so the metadata is polled here.
+ */
 async function createTopic(topic: string, partitions: number) {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  await admin.disconnect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
+    for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+      const parts = meta?.topics[0]?.partitions ?? [];
+      if (parts.length === partitions && parts.every((p) => p.leader >= 0)) return;
+      if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 60 s`);
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 async function produceAll(topic: string, messages: Iterable<{ key: string; value: string }>) {
@@ -99,11 +139,18 @@ async function produceAll(topic: string, messages: Iterable<{ key: string; value
 
 const rate = (rows: number, ms: number) => Math.round((rows * 1000) / ms);
 
-/** The ceiling: the same rows, already formatted, COPYed straight in over `streams` connections. */
-async function copyCeiling(lines: string[], streams: number): Promise<number> {
+/**
+ * The ceiling: the same rows, already formatted, COPYed straight in over `streams` connections;
+ * with PostgreSQL's CPU per row for COPY alone (all its processes, as in the drains).
+ */
+async function copyCeiling(
+  lines: string[],
+  streams: number,
+): Promise<{ rowsPerS: number; pgUsPerRow: number }> {
   await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
   const parts = Array.from({ length: streams }, (_, s) => lines.filter((_, i) => i % streams === s));
   const clients = await Promise.all(parts.map(() => connect()));
+  const pg0 = treeTicks(servers.postmaster).total;
   const t0 = performance.now();
   await Promise.all(
     parts.map(async (part, s) => {
@@ -118,8 +165,9 @@ async function copyCeiling(lines: string[], streams: number): Promise<number> {
     }),
   );
   const ms = performance.now() - t0;
+  const pgTicks = treeTicks(servers.postmaster).total - pg0;
   await Promise.all(clients.map((c) => c.end()));
-  return rate(lines.length, ms);
+  return { rowsPerS: rate(lines.length, ms), pgUsPerRow: usPerRow(pgTicks, lines.length, clockTicks()) };
 }
 
 async function kafkaConsumeCeiling(topic: string, total: number): Promise<number> {
@@ -172,14 +220,30 @@ async function naiveInsert(topic: string, sample: number): Promise<number> {
   return rate(sample, ms);
 }
 
-function startWorker(topic: string, group: string, extra: Record<string, string> = {}, cpuProf = false) {
+/** Every process the bench starts, killed if it ends early (a failed step must leave no worker behind). */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+interface WorkerTopics {
+  ticks: string;
+  book: string;
+}
+
+function startWorker(
+  topics: WorkerTopics,
+  group: string,
+  extra: Record<string, string> = {},
+  cpuProf = false,
+) {
   const w = spawnWorker({
     env: {
       DATABASE_URL: dbUrl.toString(),
       KAFKA_BROKERS: env.KAFKA_BROKERS ?? '',
       KAFKA_GROUP_ID: group,
-      TOPIC_TICKS: topic,
-      TOPIC_BOOK: `${runId}.book`,
+      TOPIC_TICKS: topics.ticks,
+      TOPIC_BOOK: topics.book,
       TOPIC_CALLBACKS: `${runId}.callbacks`,
       TOPIC_DLQ: `${runId}.dlq`,
       METRICS_PORT: '0',
@@ -191,6 +255,7 @@ function startWorker(topic: string, group: string, extra: Record<string, string>
     nodeFlags: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'bench/results')}`] : [],
   });
   w.child.stderr?.pipe(process.stderr);
+  children.add(w.child);
   return w;
 }
 
@@ -212,26 +277,326 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-/** The real worker draining the pre-produced backlog; rows/s from its first commit to its last. */
-async function e2eDrain(topic: string, total: number, bars: boolean, cpuProf = false) {
-  await sql(dbUrl.toString(), 'truncate data_capture.market_ticks, data_capture.ohlcv_bars');
-  const group = `${runId}.e2e.${bars ? 'bars' : 'nobars'}`;
-  const w = startWorker(topic, group, { BARS_ENABLED: String(bars) }, cpuProf);
-  await w.started;
-  const poll = await connect();
-  let first = 0;
+/** The servers measured alongside a consumer: PostgreSQL's postmaster and the Kafka broker's JVM. */
+const servers = { postmaster: 0, broker: 0 };
+
+interface CpuMark {
+  at: number;
+  rows: number;
+  consumer: number;
+  /** The single consumer's threads (for its main / decode thread split). */
+  threads?: Map<number, number>;
+  postgres: TreeTicks;
+  /** The bench's own polling backend, taken out of PostgreSQL's figure. */
+  poller: number;
+  broker: number;
+}
+
+function mark(rows: number, consumers: number[], pollerPid: number): CpuMark {
+  const only = consumers.length === 1 ? consumers[0] : undefined;
+  return {
+    at: performance.now(),
+    rows,
+    consumer: consumers.reduce((sum, pid) => sum + processTicks(pid), 0),
+    threads: only === undefined ? undefined : threadTicks(only),
+    postgres: treeTicks(servers.postmaster),
+    poller: processTicks(pollerPid),
+    broker: processTicks(servers.broker),
+  };
+}
+
+interface DrainReport {
+  /** Rows and time from the first stored row to the last: rows_per_s. */
+  rows: number;
+  seconds: number;
+  rows_per_s: number;
+  /** Where CPU per row was taken: from the consumer's start (worker) or its first stored row (peer). */
+  cpu_window: { rows: number; seconds: number };
+  /** CPU µs per row over the drain window, from /proc. */
+  cpu_us_per_row: {
+    /** The consumer: the worker (all its threads; both processes with two replicas) or the peer's JVM. */
+    consumer: number;
+    /** All PostgreSQL processes (shared by other users of the server: an upper bound). */
+    postgres: number;
+    /** Only the backends of the consumer's own sessions (from pg_stat_activity at the end). */
+    postgres_own_backends: number;
+    /**
+     * This run's share of the server: its own sessions plus the server-wide background processes
+     * (WAL writer, checkpointer, background writer, launchers), without other databases' sessions.
+     */
+    postgres_run: number;
+    broker: number;
+    total: number;
+  };
+  /** The worker's threads: main (Kafka, COPY, offsets), the busiest other (decode), the rest (GC, libuv). */
+  worker_threads_us_per_row?: { main: number; decode: number; other: number };
+  peak_rss_mb?: number;
+}
+
+/**
+ * rows/s over [first, last]; CPU per row over [cpuFrom, last], with the rows written in it.
+ * The two windows differ for the worker: at its first commit it has already fetched and decoded
+ * well past the committed rows, so CPU from then on would be spread over rows partly paid before.
+ */
+function report(
+  first: CpuMark,
+  last: CpuMark,
+  cpuFrom: CpuMark,
+  backends: { own: number[]; background: number[] },
+  consumerPid?: number,
+): DrainReport {
+  const a = cpuFrom;
+  const b = last;
+  const rows = b.rows - a.rows;
+  const hz = clockTicks();
+  const per = (ticks: number) => usPerRow(ticks, rows, hz);
+  const consumer = b.consumer - a.consumer;
+  const postgres = b.postgres.total - a.postgres.total - (b.poller - a.poller);
+  const used = (pids: number[]) =>
+    pids.reduce(
+      (sum, pid) => sum + (b.postgres.children.get(pid) ?? 0) - (a.postgres.children.get(pid) ?? 0),
+      0,
+    );
+  const own = used(backends.own);
+  const broker = b.broker - a.broker;
+  const out: DrainReport = {
+    rows: last.rows - first.rows,
+    seconds: +((last.at - first.at) / 1000).toFixed(2),
+    rows_per_s: rate(last.rows - first.rows, last.at - first.at),
+    cpu_window: { rows, seconds: +((b.at - a.at) / 1000).toFixed(2) },
+    cpu_us_per_row: {
+      consumer: per(consumer),
+      postgres: per(postgres),
+      postgres_own_backends: per(own),
+      postgres_run: per(own + used(backends.background)),
+      broker: per(broker),
+      total: per(consumer + postgres + broker),
+    },
+  };
+  if (consumerPid !== undefined && a.threads && b.threads) {
+    const used = [...b.threads].map(([tid, t]) => [tid, t - (a.threads?.get(tid) ?? 0)] as const);
+    const main = used.find(([tid]) => tid === consumerPid)?.[1] ?? 0;
+    const decode = Math.max(0, ...used.filter(([tid]) => tid !== consumerPid).map(([, t]) => t));
+    out.worker_threads_us_per_row = {
+      main: per(main),
+      decode: per(decode),
+      other: per(consumer - main - decode),
+    };
+  }
+  return out;
+}
+
+async function backendPid(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() pid');
+  return rows[0]?.pid as number;
+}
+
+/** The backends of a database's sessions (but the poller's), and the server's background processes. */
+async function serverBackends(poll: pg.Client, database: string) {
+  const { rows } = await poll.query<{ pid: number; own: boolean }>(
+    `select pid, datname is not null as own from pg_stat_activity
+     where pid <> pg_backend_pid() and (datname = $1 or (datname is null and backend_type <> 'client backend'))`,
+    [database],
+  );
+  return {
+    own: rows.filter((r) => r.own).map((r) => r.pid),
+    background: rows.filter((r) => !r.own).map((r) => r.pid),
+  };
+}
+
+/**
+ * Wait for `progress` (rows durably written) to reach `total`, measuring from its first move to
+ * the end: rows/s and CPU per row over that window, start-up (JVM, JIT, group join) left out.
+ */
+async function measureDrain(opts: {
+  total: number;
+  progress: () => Promise<number>;
+  consumers: number[];
+  poll: pg.Client;
+  database: string;
+  timeoutMs: number;
+  /** Start the rows/s window only once this holds too (e.g. every replica in the group). */
+  startWhen?: () => Promise<boolean>;
+  /** Take CPU from now (the consumer has started, nothing is stored yet) rather than from the first stored row. */
+  cpuFromNow?: boolean;
+}): Promise<DrainReport> {
+  const pollerPid = await backendPid(opts.poll);
+  const early = opts.cpuFromNow ? mark(await opts.progress(), opts.consumers, pollerPid) : undefined;
+  const deadline = performance.now() + opts.timeoutMs;
+  let first: CpuMark | undefined;
   for (;;) {
-    const done = await storedOffsets(poll, group);
-    if (done > 0 && first === 0) first = performance.now();
-    if (done >= total) break;
+    const done = await opts.progress();
+    if (done > 0 && !first && (await (opts.startWhen?.() ?? true))) {
+      first = mark(await opts.progress(), opts.consumers, pollerPid);
+    }
+    if (done >= opts.total) break;
+    if (performance.now() > deadline) throw new Error(`drain stalled at ${done} of ${opts.total} rows`);
     await sleep(50);
   }
-  const ms = performance.now() - first;
-  await poll.end();
-  const rss = peakRssMb(w.child.pid as number);
-  w.child.kill('SIGTERM');
-  await w.exited;
-  return { rowsPerS: rate(total, ms), peakRssMb: rss };
+  const own = await serverBackends(opts.poll, opts.database);
+  const last = mark(opts.total, opts.consumers, pollerPid);
+  const from = first as CpuMark;
+  return report(from, last, early ?? from, own, opts.consumers.length === 1 ? opts.consumers[0] : undefined);
+}
+
+/** `replicas` workers of one group draining the pre-produced backlog of `topics`. */
+async function workerDrain(
+  label: string,
+  topics: WorkerTopics,
+  total: number,
+  extra: Record<string, string>,
+  replicas = 1,
+  cpuProf = false,
+): Promise<DrainReport> {
+  await sql(
+    dbUrl.toString(),
+    'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.order_book_snapshots',
+  );
+  const group = `${runId}.${label}`;
+  const workers = Array.from({ length: replicas }, () => startWorker(topics, group, extra, cpuProf));
+  await Promise.all(workers.map((w) => w.started));
+  const poll = await connect();
+  try {
+    const r = await measureDrain({
+      total,
+      progress: () => storedOffsets(poll, group),
+      consumers: workers.map((w) => w.child.pid as number),
+      poll,
+      database: runId,
+      timeoutMs: 600_000,
+      // Replicas start together, but the group gives the first one all partitions until the
+      // others' join rebalances it (up to a heartbeat later): measure the group at full strength.
+      startWhen: replicas > 1 ? () => groupHasMembers(group, replicas) : undefined,
+      cpuFromNow: true,
+    });
+    r.peak_rss_mb = Math.max(...workers.map((w) => peakRssMb(w.child.pid as number)));
+    return r;
+  } finally {
+    await poll.end();
+    for (const w of workers) w.child.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.exited));
+  }
+}
+
+async function groupHasMembers(group: string, members: number): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([group]);
+    return groups[0]?.state === 'Stable' && groups[0].members.length === members;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Per-stage CPU: a drain under V8's profiler (--cpu-prof writes one profile per thread on exit;
+ * Node's thread id 0 is the main thread), each thread's stage shares applied to that thread's
+ * CPU µs per row. The profiler costs CPU itself: its own drain, not the headline's.
+ */
+async function profiledDrain(drain: () => Promise<DrainReport>) {
+  const dir = resolve(root, 'bench/results');
+  const since = Date.now();
+  const r = await drain();
+  const threads = r.worker_threads_us_per_row;
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile') && statSync(resolve(dir, f)).mtimeMs >= since)
+    .sort();
+  const stages_us_per_row: Record<string, Record<string, number>> = {};
+  for (const f of files) {
+    const main = /\.\d+\.0\.\d+\.cpuprofile$/.test(f);
+    const us = (main ? threads?.main : threads?.decode) ?? 0;
+    const shares = stageShares(JSON.parse(readFileSync(resolve(dir, f), 'utf8')) as CpuProfile);
+    stages_us_per_row[`${main ? 'main' : 'decode'} thread (${f})`] = Object.fromEntries(
+      Object.entries(shares).map(([stage, pct]) => [stage, +((pct * us) / 100).toFixed(2)]),
+    );
+  }
+  return { note: 'under the profiler (slower than the headline drains)', ...r, stages_us_per_row };
+}
+
+/** Book snapshots with `levels` levels a side, over the synthetic instruments, µs apart. */
+function* bookMessages(count: number, levels: number, startUs: number) {
+  const list = instruments();
+  for (let i = 0; i < count; i++) {
+    const ins = list[i % list.length] as (typeof list)[number];
+    const mid = ins.price + 0.01 * ((i % 37) - 18);
+    yield { key: ins.symbol, value: bookValue(ins.symbol, mid, levels, startUs + i * 50) };
+  }
+}
+
+/** What identifies a table's ticks (those with trade_id < `below`), to compare two writers' rows. */
+async function tickSignature(url: string, below: number): Promise<string> {
+  const [r] = await sql<{ s: string }>(
+    url,
+    `select concat_ws(' ', count(*), sum(price * volume), sum(trade_id), min(tick_time), max(tick_time),
+       count(distinct (symbol, exchange, aggressor))) s
+     from data_capture.market_ticks where trade_id < $1`,
+    [below],
+  );
+  return r?.s ?? '';
+}
+
+/** Kafka Connect + the Debezium JDBC sink on the same ticks, into a fresh database of its own. */
+async function peerDrain(topic: string, total: number, workerRows: string) {
+  const database = `${runId}_peer`;
+  const url = new URL(dbUrl.toString());
+  url.pathname = `/${database}`;
+  await sql(adminUrl.toString(), `create database "${database}"`);
+  const admin = kafka.admin();
+  let peer: ReturnType<typeof startPeer> | undefined;
+  try {
+    await sql(url.toString(), 'create extension if not exists timescaledb');
+    await migrate(url.toString());
+    peer = startPeer(root, {
+      brokers: env.KAFKA_BROKERS ?? '',
+      topic,
+      databaseUrl: url.toString(),
+      name: `${runId}-peer`,
+      tasks: PEER_TASKS,
+      batchSize: PEER_BATCH,
+    });
+    children.add(peer.child);
+    const group = peer.group;
+    await admin.connect();
+    const poll = new pg.Client({ connectionString: url.toString() });
+    await poll.connect();
+    try {
+      const r = await measureDrain({
+        total,
+        progress: async () => {
+          const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+          return (t?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+        },
+        consumers: [peer.child.pid as number],
+        poll,
+        database,
+        timeoutMs: 600_000,
+      });
+      const { rows } = await poll.query<{ n: string }>(
+        'select count(*)::text n from data_capture.market_ticks',
+      );
+      if (Number(rows[0]?.n) !== total) throw new Error(`peer wrote ${rows[0]?.n} rows of ${total}`);
+      const peerRows = await tickSignature(url.toString(), total);
+      if (peerRows !== workerRows)
+        throw new Error(`peer's rows differ: ${peerRows} vs the worker's ${workerRows}`);
+      delete r.worker_threads_us_per_row;
+      return {
+        connect: peer.versions.connect,
+        debezium_jdbc_sink: peer.versions.debezium,
+        tasks: PEER_TASKS,
+        batch_size: PEER_BATCH,
+        same_rows_as_worker: true,
+        ...r,
+        peak_rss_mb: peakRssMb(peer.child.pid as number),
+      };
+    } finally {
+      await poll.end();
+    }
+  } finally {
+    await peer?.stop();
+    await admin.disconnect();
+    await sql(adminUrl.toString(), `drop database if exists "${database}" with (force)`);
+  }
 }
 
 async function waitReady(port: number): Promise<void> {
@@ -254,14 +619,15 @@ const WARMUP_S = 3;
 async function steady(rateTarget: number, seconds: number) {
   const topic = `${runId}.steady.${rateTarget}`;
   await createTopic(topic, PARTITIONS);
+  topics.push(topic);
   await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
   const group = `${runId}.steady.${rateTarget}`;
-  const w = startWorker(topic, group, { BARS_ENABLED: 'true' });
+  const w = startWorker({ ticks: topic, book: `${runId}.nobook` }, group, { BARS_ENABLED: 'true' });
   // Steady state, not start-up: produce once the worker has joined the group and holds its partitions.
   await waitReady(await w.started);
   const producer = kafka.producer();
   await producer.connect();
-  const commits = pollCommits(group);
+  const commits = pollCommits(group, topic);
   const tickMs = 20;
   const perTick = Math.round((rateTarget * tickMs) / 1000);
   const sends: { partition: number; base: number; at: number; warmup: boolean }[] = [];
@@ -314,31 +680,36 @@ async function steady(rateTarget: number, seconds: number) {
 type CommitLog = Map<number, { next: number; at: number }[]>;
 
 /** Polls the group's committed offsets until stopped: per partition, when each next_offset became visible. */
-function pollCommits(group: string): { stop(): Promise<CommitLog> } {
+function pollCommits(group: string, topic: string): { stop(): Promise<CommitLog> } {
   const log: CommitLog = new Map();
   const client = new pg.Client({ connectionString: dbUrl.toString() });
   let running = true;
+  const pollOnce = async () => {
+    const { rows } = await client.query<{ partition: number; next: string }>(
+      'select partition, next_offset::text as next from data_capture.ingest_offsets where group_id = $1 and topic = $2',
+      [group, topic],
+    );
+    const at = performance.now();
+    for (const r of rows) {
+      const list = log.get(r.partition) ?? [];
+      if (list.length === 0) log.set(r.partition, list);
+      if (list[list.length - 1]?.next !== Number(r.next)) list.push({ next: Number(r.next), at });
+    }
+  };
   const loop = (async () => {
     await client.connect();
     while (running) {
-      const { rows } = await client.query<{ partition: number; next: string }>(
-        'select partition, next_offset::text as next from data_capture.ingest_offsets where group_id = $1',
-        [group],
-      );
-      const at = performance.now();
-      for (const r of rows) {
-        const list = log.get(r.partition) ?? [];
-        if (list.length === 0) log.set(r.partition, list);
-        if (list[list.length - 1]?.next !== Number(r.next)) list.push({ next: Number(r.next), at });
-      }
+      await pollOnce();
       await sleep(20);
     }
-    await client.end();
   })();
   return {
     async stop() {
       running = false;
       await loop;
+      // The caller saw every offset stored; the loop's last poll may have come just before that.
+      await pollOnce();
+      await client.end();
       return log;
     },
   };
@@ -368,60 +739,139 @@ function commitLatencies(
   return out;
 }
 
+/** The run's topics, deleted at the end: the peer's copy of the feed alone is ~0.9 kB a tick. */
+const topics: string[] = [];
+
 async function main() {
   const started = Date.now();
+  const load0 = loadavg()[0] ?? 0;
   log(`${quick ? 'quick' : 'full'} run ${runId}: ${N} ticks, ${PARTITIONS} partitions`);
   await sql(adminUrl.toString(), `create database "${runId}"`);
   try {
     await sql(dbUrl.toString(), 'create extension if not exists timescaledb');
     await migrate(dbUrl.toString());
+    const probe = await connect();
+    servers.postmaster = postmasterOf(await backendPid(probe));
+    await probe.end();
+    servers.broker = kafkaBrokerPid(Number(brokers[0]?.split(':')[1]));
     const startUs = Date.now() * 1000 - 6 * 3600 * 1_000_000;
-    // Released once used (set to undefined): the steady runs must not share this process with a
-    // heap of a million messages, whose garbage collection would stall the producer and the poller.
-    let feed: { key: string; value: string }[] | undefined = [...tickMessages(N, { startUs, stepUs: 20 })];
-    const ctx = {
-      timeZone: 'America/Sao_Paulo',
-      recordTimeUs: Date.now() * 1000,
-      futureWindowUs: 300_000_000,
-      pastWindowUs: 31 * 86_400_000_000,
-    };
-    let lines: string[] | undefined = feed.map((m) => {
-      const d = decodeTick(Buffer.from(m.value), ctx);
-      if (!d.ok) throw new Error(`synthetic tick invalid: ${d.error.message}`);
-      return tickLine(d.ticks[0] as NonNullable<(typeof d.ticks)[0]>);
-    });
+    const ticks = (count: number) => tickMessages(count, { startUs, stepUs: 20 });
     const topic = `${runId}.ticks`;
-    await createTopic(topic, PARTITIONS);
-    for (const t of ['book', 'callbacks', 'dlq']) await createTopic(`${runId}.${t}`, 1);
+    const bookTopic = `${runId}.book`;
+    const noBook = `${runId}.nobook`;
+    // Each drain's worker also subscribes the other kind's topic: an empty one, so the group's
+    // stored offsets (summed over its topics) count only the drained rows.
+    const noTicks = `${runId}.noticks`;
+    const peerTopic = `${runId}.peer`;
+    const only = ['--steady-only', '--e2e-only', '--peer-only', '--book-only'].find((f) =>
+      process.argv.includes(f),
+    );
+    for (const [t, parts] of [
+      [topic, PARTITIONS],
+      [bookTopic, PARTITIONS],
+      [noTicks, 1],
+      [noBook, 1],
+      [`${runId}.callbacks`, 1],
+      [`${runId}.dlq`, 1],
+    ] as const) {
+      await createTopic(t, parts);
+      topics.push(t);
+    }
     const t0 = performance.now();
-    await produceAll(topic, feed);
-    feed = undefined;
+    await produceAll(topic, ticks(N));
     log(`pre-produced ${N} ticks in ${Math.round(performance.now() - t0)} ms`);
 
-    if (process.argv.includes('--steady-only')) {
-      lines = undefined;
+    if (only === '--steady-only') {
       for (const st of STEADY) {
         const r = await steady(st.rate, st.seconds);
         log(`steady ${st.rate}/s: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms`);
       }
       return;
     }
-    if (ONLY_E2E) {
+    const drainTicks = (bars: boolean, replicas = 1, cpuProf = false) =>
+      workerDrain(
+        `e2e.${bars ? 'bars' : 'nobars'}.${replicas}${cpuProf ? '.profiled' : ''}`,
+        { ticks: topic, book: noBook },
+        N,
+        { BARS_ENABLED: String(bars) },
+        replicas,
+        cpuProf,
+      );
+    if (only === '--e2e-only') {
       const bars = process.argv.includes('--bars');
-      const r = await e2eDrain(topic, N, bars, process.argv.includes('--cpu-prof'));
-      log(`e2e (bars ${bars ? 'on' : 'off'}): ${r.rowsPerS} rows/s, peak RSS ${r.peakRssMb} MB`);
+      if (process.argv.includes('--cpu-prof')) {
+        const p = await profiledDrain(() => drainTicks(bars, 1, true));
+        log(`e2e (bars ${bars ? 'on' : 'off'}), profiled: ${describe(p)}`);
+        log(`by stage, µs/row: ${JSON.stringify(p.stages_us_per_row, null, 1)}`);
+      } else {
+        log(`e2e (bars ${bars ? 'on' : 'off'}): ${describe(await drainTicks(bars))}`);
+      }
       return;
     }
+    const drainBooks = async () => {
+      await produceAll(bookTopic, bookMessages(BOOKS, BOOK_LEVELS, startUs));
+      return workerDrain('books', { ticks: noTicks, book: bookTopic }, BOOKS, {});
+    };
+    const drainPeer = async (workerRows: string) => {
+      await createTopic(peerTopic, PARTITIONS);
+      topics.push(peerTopic);
+      const p0 = performance.now();
+      await produceAll(
+        peerTopic,
+        mapIter(ticks(PEER_ROWS), (m) => ({ key: m.key, value: connectTick(m.value) })),
+      );
+      log(`pre-produced ${PEER_ROWS} ticks as Connect JSON in ${Math.round(performance.now() - p0)} ms`);
+      return peerDrain(peerTopic, PEER_ROWS, workerRows);
+    };
+    if (only === '--book-only') {
+      log(`book drain: ${describe(await drainBooks())}`);
+      return;
+    }
+    if (only === '--peer-only') {
+      await drainTicks(false);
+      log(`peer: ${describe(await drainPeer(await tickSignature(dbUrl.toString(), PEER_ROWS)))}`);
+      return;
+    }
+
+    // The ceiling's rows, formatted by the worker's own code; released before the drains.
+    const ctx = {
+      timeZone: 'America/Sao_Paulo',
+      recordTimeUs: Date.now() * 1000,
+      futureWindowUs: 300_000_000,
+      pastWindowUs: 31 * 86_400_000_000,
+    };
+    let lines: string[] | undefined = [
+      ...mapIter(ticks(N), (m) => {
+        const d = decodeTick(Buffer.from(m.value), ctx);
+        if (!d.ok) throw new Error(`synthetic tick invalid: ${d.error.message}`);
+        return tickLine(d.ticks[0] as NonNullable<(typeof d.ticks)[0]>);
+      }),
+    ];
     const copy1 = await copyCeiling(lines, 1);
     const copy2 = await copyCeiling(lines, 2);
     lines = undefined;
-    log(`COPY ceiling: ${copy1} rows/s on 1 stream, ${copy2} on 2`);
+    log(
+      `COPY ceiling: ${copy1.rowsPerS} rows/s on 1 stream (PostgreSQL ${copy1.pgUsPerRow} µs/row), ${copy2.rowsPerS} on 2`,
+    );
     const consume = await kafkaConsumeCeiling(topic, N);
     log(`kafka consume ceiling: ${consume} msgs/s`);
-    const e2eNoBars = await e2eDrain(topic, N, false, process.argv.includes('--cpu-prof'));
-    log(`e2e (bars off): ${e2eNoBars.rowsPerS} rows/s, peak RSS ${e2eNoBars.peakRssMb} MB`);
-    const e2eBars = await e2eDrain(topic, N, true);
-    log(`e2e (bars on): ${e2eBars.rowsPerS} rows/s, peak RSS ${e2eBars.peakRssMb} MB`);
+    const barsOff = await drainTicks(false);
+    log(`e2e (bars off): ${describe(barsOff)}`);
+    const barsOn = await drainTicks(true);
+    log(`e2e (bars on): ${describe(barsOn)}`);
+    const workerRows = await tickSignature(dbUrl.toString(), PEER_ROWS);
+    const profile = process.argv.includes('--cpu-prof')
+      ? await profiledDrain(() => drainTicks(true, 1, true))
+      : undefined;
+    if (profile) log(`e2e (bars on) by stage, µs/row: ${JSON.stringify(profile.stages_us_per_row, null, 1)}`);
+    const twoReplicas = await drainTicks(true, 2);
+    log(`e2e (bars on, 2 replicas): ${describe(twoReplicas)}`);
+    const books = await drainBooks();
+    log(`book drain (${BOOK_LEVELS} levels a side): ${describe(books)}`);
+    const peer = await drainPeer(workerRows);
+    log(
+      `peer (Kafka Connect ${peer.connect} + Debezium JDBC sink ${peer.debezium_jdbc_sink}): ${describe(peer)}`,
+    );
     await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
     const naive = await naiveInsert(topic, NAIVE_SAMPLE);
     log(`naive INSERT: ${naive} rows/s`);
@@ -431,31 +881,81 @@ async function main() {
       log(`steady ${s.rate}/s: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms`);
       steadyResults.push(r);
     }
-    const ceiling = Math.max(copy1, copy2);
+    const ceiling = Math.max(copy1.rowsPerS, copy2.rowsPerS);
+    const cpu = (r: DrainReport) => r.cpu_us_per_row;
     const result = {
       run: runId,
       mode: quick ? 'quick' : 'full',
       at: new Date().toISOString(),
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      machine: {
+        cpus: cpus().length,
+        node: process.version,
+        clk_tck: clockTicks(),
+        // The machine is shared: the 1-minute load at the start and the end of the run.
+        loadavg_1m: [+load0.toFixed(2), +(loadavg()[0] ?? 0).toFixed(2)],
+      },
       rows: N,
       partitions: PARTITIONS,
+      // The headline: CPU µs per row over each drain, from /proc (less noisy than rows/s).
+      cpu_us_per_row: {
+        worker_bars_on: cpu(barsOn).consumer,
+        worker_bars_off: cpu(barsOff).consumer,
+        postgres_bars_on: cpu(barsOn).postgres,
+        postgres_bars_off: cpu(barsOff).postgres,
+        // This run's own sessions only: the figure other users of the shared server do not move.
+        postgres_own_backends_bars_on: cpu(barsOn).postgres_own_backends,
+        postgres_own_backends_bars_off: cpu(barsOff).postgres_own_backends,
+        broker_bars_on: cpu(barsOn).broker,
+        broker_bars_off: cpu(barsOff).broker,
+        postgres_copy_alone: copy1.pgUsPerRow,
+        worker_books: cpu(books).consumer,
+        postgres_books: cpu(books).postgres,
+        peer_jvm: cpu(peer).consumer,
+        postgres_peer: cpu(peer).postgres,
+        postgres_own_backends_peer: cpu(peer).postgres_own_backends,
+        postgres_run_bars_on: cpu(barsOn).postgres_run,
+        postgres_run_bars_off: cpu(barsOff).postgres_run,
+        postgres_run_books: cpu(books).postgres_run,
+        postgres_run_peer: cpu(peer).postgres_run,
+        worker_two_replicas: cpu(twoReplicas).consumer,
+      },
       copy_ceiling_rows_per_s: ceiling,
-      copy_ceiling_1_stream_rows_per_s: copy1,
-      copy_ceiling_2_streams_rows_per_s: copy2,
+      copy_ceiling_1_stream_rows_per_s: copy1.rowsPerS,
+      copy_ceiling_2_streams_rows_per_s: copy2.rowsPerS,
       kafka_consume_rows_per_s: consume,
-      e2e_rows_per_s: e2eBars.rowsPerS,
-      e2e_rows_per_s_bars_off: e2eNoBars.rowsPerS,
+      e2e_rows_per_s: barsOn.rows_per_s,
+      e2e_rows_per_s_bars_off: barsOff.rows_per_s,
       naive_insert_rows_per_s: naive,
       // timescaledb-parallel-copy (Go) is the natural peer, but the Go module proxy here refuses
       // github.com/timescale/timescaledb-parallel-copy (403), so it cannot be built on these machines.
       parallel_copy_rows_per_s: null,
-      peak_rss_mb: Math.max(e2eBars.peakRssMb, e2eNoBars.peakRssMb),
+      peak_rss_mb: Math.max(barsOn.peak_rss_mb ?? 0, barsOff.peak_rss_mb ?? 0),
+      e2e: { bars_on: barsOn, bars_off: barsOff, ...(profile ? { profiled_bars_on: profile } : {}) },
+      replicas: {
+        one: {
+          rows_per_s: barsOn.rows_per_s,
+          per_partition_rows_per_s: Math.round(barsOn.rows_per_s / PARTITIONS),
+        },
+        two: {
+          ...twoReplicas,
+          per_replica_rows_per_s: Math.round(twoReplicas.rows_per_s / 2),
+          per_partition_rows_per_s: Math.round(twoReplicas.rows_per_s / PARTITIONS),
+        },
+      },
+      book: { levels_a_side: BOOK_LEVELS, ...books },
+      peer,
       steady: steadyResults,
       ratios: {
-        e2e_vs_copy_ceiling: +(e2eBars.rowsPerS / ceiling).toFixed(3),
-        e2e_bars_off_vs_copy_ceiling: +(e2eNoBars.rowsPerS / ceiling).toFixed(3),
-        e2e_vs_kafka_consume: +(e2eBars.rowsPerS / consume).toFixed(3),
-        e2e_vs_naive_insert: +(e2eBars.rowsPerS / naive).toFixed(1),
+        e2e_vs_copy_ceiling: +(barsOn.rows_per_s / ceiling).toFixed(3),
+        e2e_bars_off_vs_copy_ceiling: +(barsOff.rows_per_s / ceiling).toFixed(3),
+        e2e_vs_copy_1_stream: +(barsOn.rows_per_s / copy1.rowsPerS).toFixed(3),
+        e2e_vs_kafka_consume: +(barsOn.rows_per_s / consume).toFixed(3),
+        e2e_vs_naive_insert: +(barsOn.rows_per_s / naive).toFixed(1),
+        worker_vs_peer_rows_per_s: +(barsOn.rows_per_s / peer.rows_per_s).toFixed(2),
+        worker_bars_off_vs_peer_rows_per_s: +(barsOff.rows_per_s / peer.rows_per_s).toFixed(2),
+        peer_vs_worker_cpu_per_row: +(cpu(peer).consumer / cpu(barsOn).consumer).toFixed(2),
+        two_replicas_vs_one_rows_per_s: +(twoReplicas.rows_per_s / barsOn.rows_per_s).toFixed(2),
+        postgres_bars_on_vs_off_cpu: +(cpu(barsOn).postgres / cpu(barsOff).postgres).toFixed(2),
       },
       duration_s: Math.round((Date.now() - started) / 1000),
     };
@@ -466,13 +966,42 @@ async function main() {
     printTable(result);
   } finally {
     await sql(adminUrl.toString(), `drop database if exists "${runId}" with (force)`);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics }).catch((e: Error) => log(`could not delete topics: ${e.message}`));
+    await admin.disconnect();
   }
 }
 
+function* mapIter<T, U>(it: Iterable<T>, f: (t: T) => U): Generator<U> {
+  for (const t of it) yield f(t);
+}
+
+function describe(r: DrainReport): string {
+  const c = r.cpu_us_per_row;
+  const threads = r.worker_threads_us_per_row;
+  return (
+    `${r.rows_per_s} rows/s; CPU µs/row: consumer ${c.consumer}` +
+    (threads ? ` (main ${threads.main}, decode ${threads.decode}, other ${threads.other})` : '') +
+    `, PostgreSQL ${c.postgres} (this run ${c.postgres_run}, own sessions ${c.postgres_own_backends}), broker ${c.broker}` +
+    (r.peak_rss_mb ? `; peak RSS ${r.peak_rss_mb} MB` : '')
+  );
+}
+
 function printTable(r: Record<string, unknown>) {
+  const cpuRows = Object.entries(r.cpu_us_per_row as Record<string, unknown>).map(
+    ([k, v]) => [`CPU µs/row ${k}`, v] as [string, unknown],
+  );
   const rows: Array<[string, unknown]> = Object.entries(r).filter(
     ([, v]) => typeof v !== 'object' || v === null,
   );
+  const drains = [
+    ['e2e bars on', (r.e2e as Record<string, DrainReport>).bars_on],
+    ['e2e bars off', (r.e2e as Record<string, DrainReport>).bars_off],
+    ['e2e bars on, 2 replicas', (r.replicas as { two: DrainReport }).two],
+    ['book drain', r.book as DrainReport],
+    ['peer (Connect + JDBC sink)', r.peer as DrainReport],
+  ].map(([k, d]) => [k, describe(d as DrainReport)] as [string, unknown]);
   const ratios = Object.entries(r.ratios as Record<string, unknown>).map(
     ([k, v]) => [`ratio ${k}`, v] as [string, unknown],
   );
@@ -483,7 +1012,7 @@ function printTable(r: Record<string, unknown>) {
         `p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms, max ${s.max_ms} ms`,
       ] as [string, unknown],
   );
-  const all = [...rows, ...ratios, ...steadyRows];
+  const all = [...cpuRows, ...rows, ...drains, ...ratios, ...steadyRows];
   const w = Math.max(...all.map(([k]) => k.length));
   console.log(all.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n'));
 }
