@@ -23,3 +23,20 @@ export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) =
     client.release(broken);
   }
 }
+
+/** One lock per symbol, taken in key order (the subquery's sort is kept) so two writers cannot deadlock. */
+const LOCK_SYMBOLS_SQL = `
+select pg_advisory_xact_lock(hashtext($1), k)
+  from (select distinct hashtext(s) as k from unnest($2::text[]) as s order by k) as keys`;
+
+/**
+ * Lock `symbols` until the transaction ends, in `namespace` (the two-int form cannot collide with
+ * bigint locks, and each step has its own namespace, so they never wait on each other).
+ */
+export async function lockSymbols(
+  client: pg.ClientBase,
+  namespace: string,
+  symbols: Iterable<string>,
+): Promise<void> {
+  await client.query(LOCK_SYMBOLS_SQL, [namespace, [...new Set(symbols)]]);
+}

@@ -3,15 +3,11 @@
  * per-symbol locks it takes first, the columns it writes, and its counts.
  */
 import type pg from 'pg';
+import { lockSymbols } from '../db.js';
 import { TIMEFRAMES, type Timeframe } from './timeframes.js';
 
 /** Advisory-lock namespace of the bar writers (the two-int form cannot collide with bigint locks). */
 const LOCK_NAMESPACE = 'tick-ingest bars';
-
-/** One lock per symbol, taken in key order (the subquery's sort is kept) so writers cannot deadlock. */
-const LOCK_SQL = `
-select pg_advisory_xact_lock(hashtext($1), k)
-  from (select distinct hashtext(s) as k from unnest($2::text[]) as s order by k) as keys`;
 
 /** The columns of data_capture.ohlcv_bars a bar writer inserts, in this order. */
 export const BAR_COLUMNS = `bar_time, symbol, timeframe, exchange, open, high, low, close, volume, volume_sum,
@@ -34,7 +30,7 @@ export async function writeBars(
 ): Promise<UpsertCounts> {
   const counts = zeroCounts();
   if (symbols.length === 0) return counts;
-  await client.query(LOCK_SQL, [LOCK_NAMESPACE, [...new Set(symbols)]]);
+  await lockSymbols(client, LOCK_NAMESPACE, symbols);
   await write(counts);
   return counts;
 }

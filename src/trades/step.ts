@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { lockSymbols } from '../db.js';
 import type { TickColumns } from '../records.js';
 import { groupKey, groupTrades, type Hole, planTrades, type StoredTrades } from './plan.js';
 
@@ -24,11 +25,6 @@ export type TradeStep = (
 
 /** Advisory-lock namespace of the trade numbers (the bars use another, so the two never wait on each other). */
 const LOCK_NAMESPACE = 'tick-ingest trades';
-
-/** One lock per symbol, in key order, so two flushes cannot deadlock. */
-const LOCK_SQL = `
-select pg_advisory_xact_lock(hashtext($1), k)
-  from (select distinct hashtext(s) as k from unnest($2::text[]) as s order by k) as keys`;
 
 /** The stored range of each symbol-day of the batch, with its open holes that meet the batch's numbers. */
 const READ_SQL = `
@@ -90,7 +86,11 @@ export const recordTrades: TradeStep = async (client, ticks, timeZone) => {
     const keep = new Array<boolean>(ticks.tradeIds.length).fill(true);
     return { keep, duplicates: 0, gapsOpened: 0, gapsFilled: 0, gapsSplit: 0, openGaps: undefined };
   }
-  await client.query(LOCK_SQL, [LOCK_NAMESPACE, [...new Set(groups.map((g) => g.symbol))]]);
+  await lockSymbols(
+    client,
+    LOCK_NAMESPACE,
+    groups.map((g) => g.symbol),
+  );
   const { rows } = await client.query<StoredRow>(READ_SQL, [
     groups.map((g) => g.symbol),
     groups.map((g) => g.day),

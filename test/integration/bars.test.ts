@@ -1,10 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barStep, rebuildBars, TIMEFRAMES } from '../../src/bars/index.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { migrate } from '../../src/schema/index.js';
 import { DATA_CAPTURE_SQL_DIR, readSqlFiles } from '../../src/schema/sql-files.js';
 import type { TickRow } from '../../src/transform/types.js';
 import {
@@ -19,7 +18,7 @@ import {
   seriesTicks,
   tick,
 } from '../support/bars.js';
-import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
+import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
 
 const metrics = createMetrics();
 const log = pino({ level: 'silent' });
@@ -88,20 +87,16 @@ const barsErrors = async () =>
   (await metrics.flushErrors.get()).values.find((v) => v.labels.kind === 'bars')?.value ?? 0;
 
 describe('bars merged from the flush’s partial bars, on the real stack', () => {
-  let fresh: FreshDatabase;
+  let t: MigratedDatabase;
   let db: pg.Pool;
 
   beforeAll(async () => {
-    fresh = await freshDatabase('bars');
-    await migrate(fresh.url);
-    db = new pg.Pool({ connectionString: fresh.url, max: 4 });
-    // Dropping the database at the end terminates a backend pool.end() may still be closing.
-    db.on('error', () => undefined);
+    t = await migratedDatabase('bars');
+    db = t.owner;
   });
 
   afterAll(async () => {
-    await db?.end();
-    await fresh?.drop();
+    await t?.close();
   });
 
   it('builds every timeframe equal to a recomputation from market_ticks, flush by flush', async () => {

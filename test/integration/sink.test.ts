@@ -1,36 +1,34 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/db.js';
 import { OffsetConflictError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { emptyTickColumns } from '../../src/records.js';
-import { migrate } from '../../src/schema/index.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
 import { FlushBatch } from '../../src/writers/batch.js';
 import { CopySink } from '../../src/writers/copy-sink.js';
 import { claimPartition, type OutOfRangePolicy } from '../../src/writers/offset-store.js';
-import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
+import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
 
 /**
  * The sink and the offsets table on the real stack: a batch is stored once whatever happens to the
  * COMMIT reply, a fenced replica cannot write, and a stored offset outside the log is moved by policy.
  */
-let fresh: FreshDatabase;
+let t: MigratedDatabase;
+/** The worker's own work (claims, flushes) runs as the writer user; checks and set-up as the owner. */
 let db: pg.Pool;
+let owner: pg.Pool;
 const GROUP = 'sink-test';
 
 beforeAll(async () => {
-  fresh = await freshDatabase('sink');
-  await migrate(fresh.url);
-  db = new pg.Pool({ connectionString: fresh.url, max: 4 });
-  // Dropping the database at the end terminates a backend pool.end() may still be closing.
-  db.on('error', () => undefined);
+  t = await migratedDatabase('sink');
+  db = t.writer;
+  owner = t.owner;
 });
 
 afterAll(async () => {
-  await db?.end();
-  await fresh?.drop();
+  await t?.close();
 });
 
 const claim = (
@@ -152,7 +150,7 @@ describe('CopySink on the real stack', () => {
     const c = await claim(3);
     const batch = ticks(3, 0, 4, c.epoch);
     // A price over numeric(18,8) slips past no decoder, but a CHECK can still refuse a row: make one.
-    await db.query(
+    await owner.query(
       `alter table data_capture.market_ticks add constraint sink_test_no_x check (source <> 'X')`,
     );
     try {
@@ -164,7 +162,7 @@ describe('CopySink on the real stack', () => {
       expect(rejected).toHaveLength(1);
       expect((rejected[0] as { source: { offset: string } }).source.offset).toBe('2');
     } finally {
-      await db.query(`alter table data_capture.market_ticks drop constraint sink_test_no_x`);
+      await owner.query(`alter table data_capture.market_ticks drop constraint sink_test_no_x`);
     }
     const { rows } = await db.query<{ id: string; trade_id: string }>(
       `select id::text, trade_id::text from data_capture.market_ticks

@@ -138,6 +138,8 @@ describe('the trade step on the real stack', () => {
     db = await freshDatabase('trades');
     await migrate(db.url);
     pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    // Dropping the database at the end terminates a backend pool.end() may still be closing.
+    pool.on('error', () => undefined);
   });
   afterAll(async () => {
     await pool?.end();

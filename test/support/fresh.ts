@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { quietIdleRequestQueues } from '../../src/consumers/kafka-client.js';
+import { migrate } from '../../src/schema/index.js';
 import { stack } from './stack.js';
 
 const suffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -106,4 +107,36 @@ export async function freshTopic(prefix: string, partitions = 3): Promise<string
   } finally {
     await admin.disconnect();
   }
+}
+
+export interface MigratedDatabase {
+  fresh: FreshDatabase;
+  /** As the owner: set-up and checks. */
+  owner: pg.Pool;
+  /** As the worker's login user (tick_ingest_writer only): what the worker itself does. */
+  writer: pg.Pool;
+  close: () => Promise<void>;
+}
+
+/** A fresh database with the schema migrated, and pools on it as the owner and as the writer. */
+export async function migratedDatabase(prefix: string): Promise<MigratedDatabase> {
+  const fresh = await freshDatabase(prefix);
+  await migrate(fresh.url);
+  const pool = (url: string) => {
+    const p = new pg.Pool({ connectionString: url, max: 4 });
+    // Dropping the database at the end terminates a backend pool.end() may still be closing.
+    p.on('error', () => undefined);
+    return p;
+  };
+  const owner = pool(fresh.url);
+  const writer = pool(fresh.writerUrl);
+  return {
+    fresh,
+    owner,
+    writer,
+    close: async () => {
+      await Promise.all([owner.end(), writer.end()]);
+      await fresh.drop();
+    },
+  };
 }
