@@ -26,6 +26,7 @@ const STAGES: [RegExp, string][] = [
   [/node_modules\/(pg|pg-protocol|pg-copy-streams|pg-pool)\//, 'postgres client (pg, COPY)'],
   [/\/(src|dist)\/transform\//, 'decode + COPY format'],
   [/\/(src|dist)\/bars\//, 'bars'],
+  [/\/(src|dist)\/trades\//, 'trade numbers (dedup, holes)'],
   [/\/(src|dist)\/writers\//, 'writers (batch, COPY sink, offsets)'],
   [/\/(src|dist)\/consumers\//, 'consumers (source, codecs, DLQ)'],
   [/\/(src|dist)\//, 'pipeline, other worker code'],

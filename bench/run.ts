@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { bookValue, instruments, tickMessages } from '../src/feed/synthetic.js';
+import { bookValue, instruments, TradeNumbers, tickMessages } from '../src/feed/synthetic.js';
 import { migrate } from '../src/schema/index.js';
 import { TICK_COLUMNS, tickLine } from '../src/transform/copy-format.js';
 import { decodeTick } from '../src/transform/index.js';
@@ -450,7 +450,8 @@ async function workerDrain(
 ): Promise<DrainReport> {
   await sql(
     dbUrl.toString(),
-    'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.order_book_snapshots',
+    // The trade numbers go with the ticks: the same feed drained again must be stored again.
+    'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.order_book_snapshots, data_capture.trade_sequences, data_capture.feed_gaps',
   );
   const group = `${runId}.${label}`;
   const workers = Array.from({ length: replicas }, () => startWorker(topics, group, extra, cpuProf));
@@ -620,7 +621,10 @@ async function steady(rateTarget: number, seconds: number) {
   const topic = `${runId}.steady.${rateTarget}`;
   await createTopic(topic, PARTITIONS);
   topics.push(topic);
-  await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
+  await sql(
+    dbUrl.toString(),
+    'truncate data_capture.market_ticks, data_capture.trade_sequences, data_capture.feed_gaps',
+  );
   const group = `${runId}.steady.${rateTarget}`;
   const w = startWorker({ ticks: topic, book: `${runId}.nobook` }, group, { BARS_ENABLED: 'true' });
   // Steady state, not start-up: produce once the worker has joined the group and holds its partitions.
@@ -634,12 +638,14 @@ async function steady(rateTarget: number, seconds: number) {
   const t0 = performance.now();
   let sent = 0;
   const inFlight: Promise<unknown>[] = [];
+  // One numbering for the whole run: each symbol's trades continue, no holes between sends.
+  const trades = new TradeNumbers();
   for (let step = 0; performance.now() - t0 < (WARMUP_S + seconds) * 1000; step++) {
     const wait = t0 + step * tickMs - performance.now();
     if (wait > 0) await sleep(wait);
     const nowUs = Date.now() * 1000;
     const messages = [
-      ...tickMessages(perTick, { firstSeq: sent, seed: step + 1, startUs: nowUs, stepUs: 0 }),
+      ...tickMessages(perTick, { firstSeq: sent, seed: step + 1, startUs: nowUs, stepUs: 0, trades }),
     ].map((m) => ({ key: m.key, value: m.value }));
     const at = performance.now();
     const warmup = at - t0 < WARMUP_S * 1000;
@@ -872,7 +878,10 @@ async function main() {
     log(
       `peer (Kafka Connect ${peer.connect} + Debezium JDBC sink ${peer.debezium_jdbc_sink}): ${describe(peer)}`,
     );
-    await sql(dbUrl.toString(), 'truncate data_capture.market_ticks');
+    await sql(
+      dbUrl.toString(),
+      'truncate data_capture.market_ticks, data_capture.trade_sequences, data_capture.feed_gaps',
+    );
     const naive = await naiveInsert(topic, NAIVE_SAMPLE);
     log(`naive INSERT: ${naive} rows/s`);
     const steadyResults = [];
