@@ -42,6 +42,14 @@ export const ENV = {
     doc: 'raw ProfitDLL callbacks topic',
   },
   TOPIC_DLQ: { schema: z.string().min(1).default('ingest.dlq'), doc: 'dead-letter topic' },
+  DLQ_MAX_REQUEST_BYTES: {
+    schema: int(1024, 100 << 20).default(512 << 10),
+    doc: "dead letters per produce request, in bytes (keep under the DLQ topic's max.message.bytes; larger requests are split anyway)",
+  },
+  OFFSET_OUT_OF_RANGE: {
+    schema: z.enum(['earliest', 'latest', 'fail']).default('earliest'),
+    doc: "a stored offset outside the partition's log (topic recreated, retention removed unread messages): start at the log's earliest or latest offset, or stop the worker",
+  },
   METRICS_PORT: {
     schema: int(0, 65535).default(9464),
     doc: 'port of /metrics, /healthz, /readyz (0 = any free port)',
@@ -91,6 +99,34 @@ export const ENV = {
   BARS_ENABLED: {
     schema: bool.default(true),
     doc: "merge each flush's ticks into ohlcv_bars, in the flush transaction",
+  },
+  DB_STATEMENT_TIMEOUT_MS: {
+    schema: int(1000, 3_600_000).default(60_000),
+    doc: "PostgreSQL statement_timeout of the worker's sessions",
+  },
+  DB_LOCK_TIMEOUT_MS: {
+    schema: int(100, 3_600_000).default(30_000),
+    doc: "PostgreSQL lock_timeout of the worker's sessions",
+  },
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: {
+    schema: int(1000, 3_600_000).default(60_000),
+    doc: 'PostgreSQL idle_in_transaction_session_timeout: the server ends a transaction whose worker went silent',
+  },
+  DB_QUERY_TIMEOUT_MS: {
+    schema: int(1000, 3_600_000).default(90_000),
+    doc: 'client-side limit of one query: a reply that never comes (a silent network) fails the query',
+  },
+  DB_CONNECT_TIMEOUT_MS: {
+    schema: int(500, 600_000).default(10_000),
+    doc: 'limit of opening a database connection',
+  },
+  FLUSH_DEADLINE_MS: {
+    schema: int(1000, 3_600_000).default(120_000),
+    doc: 'a flush transaction running longer has its connection dropped and is retried; /readyz says not ready meanwhile',
+  },
+  TICK_INGEST_FAULT_DECODE_EXIT_AFTER: {
+    schema: int(1, 1_000_000).optional(),
+    doc: 'FAULT INJECTION, for the fault suite only: the first decode thread exits after answering this many batches (unset = off)',
   },
   SHUTDOWN_TIMEOUT_MS: {
     schema: int(1000, 600_000).default(15_000),

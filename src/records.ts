@@ -5,6 +5,30 @@
 export const TABLES = ['market_ticks', 'order_book_snapshots', 'profitdll_callbacks'] as const;
 export type TableName = (typeof TABLES)[number];
 
+/** A message as the source hands it over (kafkajs's KafkaMessage has this shape). */
+export interface SourceMessage {
+  offset: string;
+  /** Kafka timestamp, ms since the epoch, as text. */
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** Messages of one partition, in offset order, from `fromOffset` (the position they continue). */
+export interface SourceBatch {
+  topic: string;
+  partition: number;
+  /** Where this batch continues the partition: the claimed offset, or the previous batch's last + 1. */
+  fromOffset: string;
+  messages: SourceMessage[];
+}
+
+/** The low and high watermarks of a partition: its log is [low, high). */
+export interface Watermarks {
+  low: string;
+  high: string;
+}
+
 /** Where a row came from: enough to dead-letter its message unchanged. */
 export interface SourceRef {
   topic: string;
@@ -18,6 +42,8 @@ export interface SourceRef {
 export interface PartitionOffset {
   topic: string;
   partition: number;
+  /** Where the batch starts: the stored next offset it must find (compare-and-set). */
+  fromOffset: string;
   /** The next offset to read: last handled offset + 1 (what Kafka and our offsets table store). */
   nextOffset: string;
   /** The epoch of the claim under which these rows were read: the write is fenced on it. */

@@ -2,30 +2,21 @@ import type pg from 'pg';
 import { classifyError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { TouchedSpan } from '../records.js';
-import type { BarStep } from '../writers/copy-sink.js';
-import { mergeBars } from './merge.js';
-import { recomputeBarsInTransaction, type UpsertCounts, usToIso } from './recompute.js';
+import type { TickColumns, TouchedSpan } from '../records.js';
+import { recomputeBarsInTransaction, usToIso } from './recompute.js';
 
 /**
- * The flush's bar step: merge the batch's own ticks into the bars, or, when rows were written
- * under savepoints (their xmin is a subtransaction's, which the merge cannot see), recompute the
- * touched buckets from all their ticks instead. Either way inside the flush's transaction.
- *
- * A data error of the bars themselves (an aggregate overflowing its column, say) must not wedge
- * the partition: the sink redoes such a batch isolated, and there the bars are given up under a
- * savepoint, logged for `tick-ingest bars`, and the ticks commit.
+ * The flush's bar step: the buckets the stored ticks touch are recomputed from their ticks, inside
+ * the flush's transaction, under a savepoint. A data error of the bars themselves (an aggregate
+ * overflowing its column, say) must not wedge the partition: the bars are given up, logged for
+ * `tick-ingest bars`, and the ticks commit.
  */
-export function barStep(timeZone: string, metrics: Metrics, log: Logger): BarStep {
-  return async (client: pg.ClientBase, spans: readonly TouchedSpan[], isolated: boolean) => {
+export function barStep(timeZone: string, metrics: Metrics, log: Logger) {
+  return async (client: pg.ClientBase, ticks: TickColumns, _ids: readonly string[]) => {
     const end = metrics.barWriteDuration.startTimer();
-    if (!isolated) {
-      const counts = await mergeBars(client, spans, timeZone);
-      end();
-      return counts;
-    }
+    const spans = touchedSpans(ticks);
     await client.query('savepoint bars');
-    let counts: UpsertCounts | Record<string, never>;
+    let counts: Record<string, number>;
     try {
       counts = await recomputeBarsInTransaction(client, spans, timeZone);
       await client.query('release savepoint bars');
@@ -42,6 +33,23 @@ export function barStep(timeZone: string, metrics: Metrics, log: Logger): BarSte
     end();
     return counts;
   };
+}
+
+/** Per symbol and minute, the time span the ticks cover. */
+function touchedSpans(ticks: TickColumns): TouchedSpan[] {
+  const spans = new Map<string, TouchedSpan>();
+  for (let i = 0; i < ticks.symbols.length; i++) {
+    const symbol = ticks.symbols[i] as string;
+    const t = ticks.timesUs[i] as number;
+    const key = `${symbol}\u0000${Math.floor(t / 60_000_000)}`;
+    const span = spans.get(key);
+    if (!span) spans.set(key, { symbol, exchange: ticks.exchanges[i] as string, fromUs: t, toUs: t });
+    else {
+      if (t < span.fromUs) span.fromUs = t;
+      if (t > span.toUs) span.toUs = t;
+    }
+  }
+  return [...spans.values()];
 }
 
 function describeSpan(s: TouchedSpan) {

@@ -1,8 +1,8 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { errorMessage, retryWithBackoff } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import { type PartitionOffset, partitionKey } from '../records.js';
+import { type PartitionOffset, partitionKey, type SourceBatch, type Watermarks } from '../records.js';
 
 export interface SourceOptions {
   groupId: string;
@@ -13,38 +13,52 @@ export interface SourceOptions {
 /** What the pipeline does with what the source reads. */
 export interface SourceHandlers {
   /**
-   * First batch of a partition in this group generation: claim it and say where to start.
-   * `fetchedFrom` is where Kafka started (its committed offset); the returned offset is ours.
+   * First batch of a partition in this group generation (or after `reclaim`): claim it and say where
+   * to start. `fetchedFrom` is where Kafka started; `watermarks` bound the partition's log.
    */
-  claim(topic: string, partition: number, fetchedFrom: string): Promise<string>;
+  claim(topic: string, partition: number, fetchedFrom: string, watermarks: Watermarks): Promise<string>;
   /** The group rebalanced: every claim and uncommitted row is void. */
   rebalanced(): void;
   /** Messages at or past the claimed offset, in order. May wait (backpressure); `heartbeat` keeps the membership. */
-  handle(
-    topic: string,
-    partition: number,
-    messages: KafkaMessage[],
-    heartbeat: () => Promise<void>,
-  ): Promise<void>;
+  handle(batch: SourceBatch, heartbeat: () => Promise<void>): Promise<void>;
+  /** Handling a batch failed: it will be read again (the partition was sought back); the pipeline judges the error. */
+  failed(err: unknown, batch: SourceBatch): void;
+}
+
+/** The source as the pipeline sees it. */
+export interface Source {
+  readonly isRunning: boolean;
+  start(handlers: SourceHandlers): Promise<void>;
+  /** Claim this partition again before its next batch (after a fence), reading on from the stored offset. */
+  reclaim(topic: string, partition: number): void;
+  /** Advisory commit to Kafka after the database commit, so lag tools see progress. */
+  commit(offsets: readonly PartitionOffset[]): Promise<void>;
+  pauseAll(): void;
+  /** Resolves once the batch handed over last has been handled. */
+  handled(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /**
- * The Kafka source. Offsets live in the database, so kafkajs auto-commit is off and Kafka's
- * own commit is only advisory (for lag tooling). `resolveOffset` is called as soon as a batch
- * is handed over: in kafkajs it moves the fetch position, not a durable commit.
+ * The Kafka source. Offsets live in the database, so kafkajs auto-commit is off and Kafka's own commit
+ * is only advisory (for lag tooling). `resolveOffset` is called when a batch is handed over: in kafkajs
+ * it moves the fetch position only, so the next batches are fetched while this one is decoded. A batch
+ * whose handling fails is read again: the partition is sought back to where that batch started.
  */
-export class KafkaSource {
+export class KafkaSource implements Source {
   private consumer: Consumer;
+  private readonly admin: Admin;
   private handlers: SourceHandlers | undefined;
-  /** Partitions whose claim is done in this generation, with the first offset to keep. */
-  private readonly starts = new Map<string, bigint>();
+  /** Per partition claimed in this generation: where the next batch continues (our position). */
+  private readonly positions = new Map<string, bigint>();
+  /** Per partition, the highest offset ever handed over: below it a message is a re-read. */
+  private readonly handedUpTo = new Map<string, bigint>();
   private running = false;
   private stopped = false;
-  /** Bumped on every (re)join: a batch handed over in an older generation is dropped, not handled. */
+  /** Bumped on every (re)join: a batch or claim from an older generation is dropped. */
   private generation = 0;
   /** The batch handed over last, still being handled; the next one waits for it. */
   private inFlight: Promise<void> = Promise.resolve();
-  private handleError: unknown;
 
   constructor(
     private readonly kafka: Kafka,
@@ -53,6 +67,8 @@ export class KafkaSource {
     private readonly metrics: Metrics,
   ) {
     this.consumer = this.createConsumer();
+    // Few retries: a missing topic is reported and waited for here, not retried for ever inside kafkajs.
+    this.admin = kafka.admin({ retry: { retries: 3, initialRetryTime: 300 } });
   }
 
   private createConsumer(): Consumer {
@@ -71,9 +87,7 @@ export class KafkaSource {
     consumer.on(GROUP_JOIN, (e) => {
       // Also after kafkajs restarted the consumer on its own (a crash with restart: true).
       this.running = true;
-      this.generation++;
-      this.starts.clear();
-      this.handlers?.rebalanced();
+      this.newGeneration();
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
     });
     consumer.on(CRASH, (e) => {
@@ -89,13 +103,23 @@ export class KafkaSource {
     return consumer;
   }
 
+  /** Every claim and position is void; lag is reported again only for partitions read from now on. */
+  private newGeneration(): void {
+    this.generation++;
+    this.positions.clear();
+    this.metrics.consumerLag.reset();
+    this.handlers?.rebalanced();
+  }
+
   get isRunning(): boolean {
     return this.running;
   }
 
-  /** Connect, subscribe and run; safe to call again after a failed attempt (e.g. a topic not created yet). */
+  /** Connect, wait for the topics, subscribe and run; safe to call again after a failed attempt. */
   async start(handlers: SourceHandlers): Promise<void> {
     this.handlers = handlers;
+    await this.admin.connect();
+    await this.waitForTopics();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: true });
     await this.consumer.run({
@@ -106,11 +130,31 @@ export class KafkaSource {
     this.running = true;
   }
 
+  /** A topic not created yet is no error: say once which, then wait for it (or for the broker to create it). */
+  private async waitForTopics(): Promise<void> {
+    let said = false;
+    for (;;) {
+      const existing = new Set(await this.admin.listTopics());
+      const missing = this.opts.topics.filter((t) => !existing.has(t));
+      if (missing.length === 0) return;
+      try {
+        // A broker with auto.create.topics.enable creates them on this request.
+        await this.admin.fetchTopicMetadata({ topics: missing });
+        return;
+      } catch (err) {
+        if (!isUnknownTopic(err)) throw err;
+      }
+      if (!said) this.log.warn({ missing }, 'topics do not exist yet; waiting for them to be created');
+      said = true;
+      if (this.stopped) throw new Error(`stopped while waiting for topics ${missing.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+
   private async replaceConsumer(): Promise<void> {
     const handlers = this.handlers;
     if (!handlers) return;
-    this.starts.clear();
-    handlers.rebalanced();
+    this.newGeneration();
     await this.consumer.disconnect().catch(() => undefined);
     this.consumer = this.createConsumer();
     await retryWithBackoff(() => this.start(handlers), {
@@ -119,7 +163,7 @@ export class KafkaSource {
         this.log.warn({ err: errorMessage(err), attempt }, 'restarting the consumer failed; retrying'),
     }).then(
       () => this.log.info('consumer restarted'),
-      () => undefined,
+      (err: unknown) => handlers.failed(err, { topic: '', partition: -1, fromOffset: '0', messages: [] }),
     );
   }
 
@@ -129,74 +173,99 @@ export class KafkaSource {
     const last = batch.messages[batch.messages.length - 1];
     if (!last) return;
     await this.inFlight;
-    this.rethrowHandleError();
     if (!isRunning() || isStale()) return;
+    const key = partitionKey(topic, partition);
     this.metrics.consumerLag.set(
       { topic, partition: String(partition) },
       Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n),
     );
 
-    const key = partitionKey(topic, partition);
-    let start = this.starts.get(key);
-    if (start === undefined) {
-      const first = (batch.messages[0] as KafkaMessage).offset;
-      // The database may be away: retry the claim, keeping the group membership, never crash.
-      start = BigInt(
-        await retryWithBackoff(() => handlers.claim(topic, partition, first), {
+    const generation = this.generation;
+    let position = this.positions.get(key);
+    if (position === undefined) {
+      const first = batch.messages[0]?.offset ?? last.offset;
+      // The database may be away: retry the claim, keeping the group membership; a heartbeat that
+      // fails (the group rebalanced without us) ends the claim, so a stale member never claims.
+      const claimed = await retryWithBackoff(
+        async () => handlers.claim(topic, partition, first, await this.watermarks(topic, partition)),
+        {
           giveUp: () => !isRunning(),
           onRetry: (err, attempt) =>
             this.log.warn({ err: errorMessage(err), attempt, topic, partition }, 'claim failed; retrying'),
           whileWaiting: heartbeat,
-        }),
+        },
       );
-      if (!isRunning() || isStale()) return;
-      this.starts.set(key, start);
-      if (start < BigInt(first)) {
-        // Kafka's committed offset ran ahead of the rows we hold: read the gap again.
-        this.log.warn(
-          { topic, partition, from: start.toString(), kafka: first },
-          'seeking back to the offset stored with the rows',
+      // A claim that returns into a newer generation is not ours to use: the new owner claims again.
+      if (!isRunning() || isStale() || generation !== this.generation) return;
+      position = BigInt(claimed);
+      this.positions.set(key, position);
+      if (position !== BigInt(first)) {
+        // Kafka's position differs from the rows we hold (its advisory commit lags or runs ahead,
+        // or the policy moved an out-of-range offset): read from ours.
+        this.log.info(
+          { topic, partition, from: claimed, kafka: first },
+          'seeking to the offset stored with the rows',
         );
-        this.consumer.seek({ topic, partition, offset: start.toString() });
+        this.consumer.seek({ topic, partition, offset: claimed });
         return;
       }
     }
-    let messages = batch.messages;
-    if (BigInt((messages[0] as KafkaMessage).offset) < start) {
-      const from = start;
-      messages = messages.filter((m) => BigInt(m.offset) >= from);
-    }
+    const from = position;
+    const messages = batch.messages.filter((m) => BigInt(m.offset) >= from);
+    this.countMessages(topic, key, batch.messages.length - messages.length, messages);
     if (messages.length > 0) {
-      this.metrics.messagesConsumed.inc({ topic }, messages.length);
-      const generation = this.generation;
+      const handed: SourceBatch = { topic, partition, fromOffset: from.toString(), messages };
+      this.positions.set(key, BigInt(last.offset) + 1n);
       // Handled after this returns, so kafkajs already fetches the next batches while this one is
       // decoded (its fetcher waits for eachBatch to return before it fetches again).
       this.inFlight = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() =>
-          generation === this.generation ? handlers.handle(topic, partition, messages, heartbeat) : undefined,
-        )
-        .catch((err: unknown) => {
-          this.handleError = err;
-        });
+        .then(() => (generation === this.generation ? handlers.handle(handed, heartbeat) : undefined))
+        .catch((err: unknown) => this.handlingFailed(err, handed, generation));
     }
     if (!isStale()) resolveOffset(last.offset);
     await heartbeat();
   }
 
-  /** A failure of the batch handled in the background surfaces in kafkajs's next eachBatch, as if thrown there. */
-  private rethrowHandleError(): void {
-    const err = this.handleError;
-    if (err === undefined) return;
-    this.handleError = undefined;
-    throw err;
+  /** Nothing past a batch whose handling failed may be taken: read it again from where it started. */
+  private handlingFailed(err: unknown, batch: SourceBatch, generation: number): void {
+    if (generation === this.generation && !this.stopped) {
+      this.positions.set(partitionKey(batch.topic, batch.partition), BigInt(batch.fromOffset));
+      try {
+        this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: batch.fromOffset });
+      } catch (seekErr) {
+        // Not running any more: the next owner reads from the stored offset anyway.
+        this.log.debug({ err: errorMessage(seekErr) }, 'seek after a failed batch: consumer not running');
+      }
+    }
+    this.handlers?.failed(err, batch);
   }
 
-  /** Resolves once the batch handed over last has been handled (stop waits for it before flushing). */
+  private countMessages(topic: string, key: string, skipped: number, handed: SourceBatch['messages']): void {
+    const seen = this.handedUpTo.get(key) ?? -1n;
+    let fresh = 0;
+    for (const m of handed) if (BigInt(m.offset) > seen) fresh++;
+    if (fresh > 0) this.metrics.messagesConsumed.inc({ topic }, fresh);
+    const reread = skipped + handed.length - fresh;
+    if (reread > 0) this.metrics.messagesReread.inc({ topic }, reread);
+    const last = handed[handed.length - 1];
+    if (last && BigInt(last.offset) > seen) this.handedUpTo.set(key, BigInt(last.offset));
+  }
+
+  private async watermarks(topic: string, partition: number): Promise<Watermarks> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const p = offsets.find((o) => o.partition === partition);
+    if (!p) throw new kafkajs.KafkaJSError(`no offsets for ${topic}[${partition}]`, { retriable: true });
+    return { low: p.low, high: p.high };
+  }
+
+  reclaim(topic: string, partition: number): void {
+    this.positions.delete(partitionKey(topic, partition));
+  }
+
   handled(): Promise<void> {
     return this.inFlight;
   }
 
-  /** Advisory commit to Kafka after the database commit, so lag tools see progress. */
   async commit(offsets: readonly PartitionOffset[]): Promise<void> {
     try {
       await this.consumer.commitOffsets(
@@ -221,5 +290,13 @@ export class KafkaSource {
     this.stopped = true;
     this.running = false;
     await this.consumer.disconnect();
+    await this.admin.disconnect();
   }
+}
+
+function isUnknownTopic(err: unknown): boolean {
+  for (let e = err as { type?: unknown; originalError?: unknown; cause?: unknown } | undefined; e; )
+    if (e.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    else e = (e.originalError ?? e.cause) as typeof e;
+  return false;
 }

@@ -1,11 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
-/**
- * /metrics for Prometheus, /healthz (liveness: the process and its event loop answer) and /readyz
- * (readiness: `ready()`, i.e. consuming and the database answers).
- */
-export function startHttpServer(port: number, registry: Registry, ready: () => boolean): Promise<Server> {
+export interface Probes {
+  /** Liveness: false once the worker hit an error waiting cannot fix (it is stopping to be restarted). */
+  live: () => boolean;
+  /** Readiness: consuming, the database answers, no flush past its deadline. */
+  ready: () => boolean;
+}
+
+/** /metrics for Prometheus, /healthz (liveness) and /readyz (readiness), 503 when false. */
+export function startHttpServer(port: number, registry: Registry, probes: Probes): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -21,7 +25,7 @@ export function startHttpServer(port: number, registry: Registry, ready: () => b
       return;
     }
     if (path === '/healthz' || path === '/readyz') {
-      const ok = path === '/healthz' || ready();
+      const ok = path === '/healthz' ? probes.live() : probes.ready();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
       return;
     }

@@ -24,6 +24,24 @@ export function createMetrics() {
       labelNames: ['topic'],
       registers: [registry],
     }),
+    messagesReread: new Counter({
+      name: 'tick_ingest_messages_reread_total',
+      help: 'Kafka messages read again (after a failure, a rebalance or a restart), by topic: not new data',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
+    offsetResets: new Counter({
+      name: 'tick_ingest_offset_resets_total',
+      help: 'Stored offsets found outside the partition log when claiming (topic recreated, retention), by topic and reason',
+      labelNames: ['topic', 'reason'],
+      registers: [registry],
+    }),
+    fatalErrors: new Counter({
+      name: 'tick_ingest_fatal_errors_total',
+      help: 'Errors waiting cannot fix (permissions, a missing table, a bug): the worker stops, by where they happened',
+      labelNames: ['stage'],
+      registers: [registry],
+    }),
     invalidMessages: new Counter({
       name: 'tick_ingest_invalid_messages_total',
       help: 'Messages that failed decoding or validation, by topic and reason',
@@ -63,7 +81,7 @@ export function createMetrics() {
     }),
     flushErrors: new Counter({
       name: 'tick_ingest_flush_errors_total',
-      help: 'Failed flush attempts, by kind (retriable, data, fenced; bars: bars given up, ticks written)',
+      help: 'Failed flush attempts, by kind (retriable, data, fenced, committed: stored by an earlier attempt; bars: bars given up, ticks written)',
       labelNames: ['kind'],
       registers: [registry],
     }),

@@ -1,11 +1,13 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../errors.js';
 import { decodeBatch } from './decode-batch.js';
-import type { DecodeRequest, DecodeResponse } from './decode-thread.js';
+import type { DecodeRequest, DecodeResponse, ThreadData } from './decode-thread.js';
 
 /** The decode thread: unpacks the values of one batch, decodes them, answers with the rows. */
 const port = parentPort;
 if (!port) throw new Error('decode-thread-main runs as a worker thread');
+const { exitAfter } = (workerData ?? {}) as ThreadData;
+let answered = 0;
 port.on('message', (req: DecodeRequest) => {
   let res: DecodeResponse;
   try {
@@ -24,4 +26,6 @@ port.on('message', (req: DecodeRequest) => {
     res = { id: req.id, error: errorMessage(err) };
   }
   port.postMessage(res);
+  // Fault injection for the fault suite only (TICK_INGEST_FAULT_DECODE_EXIT_AFTER): die mid-drain.
+  if (exitAfter !== undefined && ++answered >= exitAfter) process.exit(70);
 });

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { TransientError } from '../errors.js';
 import type { BatchContext, DecodedBatch, TopicKind } from './decode-batch.js';
 
 export interface DecodeRequest {
@@ -15,13 +16,32 @@ export type DecodeResponse = { id: number; result: DecodedBatch } | { id: number
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 
+/** What the thread is started with. */
+export interface ThreadData {
+  /** Fault injection (tests only): the thread exits after answering this many batches. */
+  exitAfter?: number;
+}
+
 /** The thread: the built entry, or, run from the sources (tests, tsx), the TypeScript one through tsx. */
-function newThread(): Worker {
-  if (!FROM_SOURCE) return new Worker(new URL('./decode-thread-main.js', import.meta.url));
+function newThread(workerData: ThreadData): Worker {
+  if (!FROM_SOURCE) return new Worker(new URL('./decode-thread-main.js', import.meta.url), { workerData });
   const entry = JSON.stringify(new URL('./decode-thread-main.ts', import.meta.url).href);
   return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`, {
     eval: true,
+    workerData,
   });
+}
+
+/** What the pipeline needs of a decoder. */
+export interface Decoder {
+  start(): Promise<void>;
+  decode(
+    kind: TopicKind,
+    values: readonly (Buffer | null)[],
+    timestampsMs: readonly number[],
+    ctx: BatchContext,
+  ): Promise<DecodedBatch>;
+  stop(): Promise<void>;
 }
 
 /**
@@ -30,8 +50,15 @@ function newThread(): Worker {
  * the decoding runs on the second core. A thread that dies fails the batches it held (they are
  * read again) and the next batch starts a new one.
  */
-export class DecodeThread {
+export class DecodeThread implements Decoder {
   private worker: Worker | undefined;
+  /** The fault switch applies to the first thread only: the one started after it is healthy. */
+  private exitAfter: number | undefined;
+
+  constructor(opts: { faultExitAfter?: number } = {}) {
+    this.exitAfter = opts.faultExitAfter;
+  }
+
   private nextId = 0;
   private readonly pending = new Map<number, { resolve(d: DecodedBatch): void; reject(e: Error): void }>();
 
@@ -73,22 +100,27 @@ export class DecodeThread {
   async stop(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
-    this.rejectPending(new Error('decode thread stopped'));
+    this.rejectPending(new TransientError('decode thread stopped'));
     await worker?.terminate();
   }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = newThread();
+    const worker = newThread(this.exitAfter === undefined ? {} : { exitAfter: this.exitAfter });
+    this.exitAfter = undefined;
     worker.on('message', (res: DecodeResponse) => {
       const p = this.pending.get(res.id);
       if (!p) return;
       this.pending.delete(res.id);
-      if ('error' in res) p.reject(new Error(`decode thread: ${res.error}`));
+      if ('error' in res) p.reject(new TransientError(`decode thread: ${res.error}`));
       else p.resolve(res.result);
     });
-    worker.on('error', (err) => this.lost(worker, err));
-    worker.on('exit', (code) => this.lost(worker, new Error(`decode thread exited with code ${code}`)));
+    worker.on('error', (err) =>
+      this.lost(worker, new TransientError(`decode thread failed: ${err.message}`)),
+    );
+    worker.on('exit', (code) =>
+      this.lost(worker, new TransientError(`decode thread exited with code ${code}`)),
+    );
     // Idle, it must not keep the process alive; stop() ends it.
     worker.unref();
     this.worker = worker;

@@ -1,33 +1,34 @@
-/**
- * A batch: the rows read since the last flush, per table, with the offsets they advance.
- * Pure bookkeeping: the pipeline decides when to close it, the sink writes it.
- */
 import {
+  emptyTickColumns,
   type PartitionOffset,
   partitionKey,
   type SourceRef,
   TABLES,
   type TableName,
-  type TouchedSpan,
+  type TickColumns,
 } from '../records.js';
 
+/** The rows of one table: COPY text lines and, row by row, the message each came from. */
 export interface TableRows {
   lines: string[];
   sources: SourceRef[];
   bytes: number;
 }
 
-export class Batch {
+/**
+ * What one flush writes: the rows read since the last flush, per table (the ticks also column by
+ * column, for the bars and trade numbers), and per partition the offsets they advance. Pure
+ * bookkeeping: the pipeline decides when to close it, the sink writes it.
+ */
+export class FlushBatch {
   readonly tables: Record<TableName, TableRows> = {
     market_ticks: { lines: [], sources: [], bytes: 0 },
     order_book_snapshots: { lines: [], sources: [], bytes: 0 },
     profitdll_callbacks: { lines: [], sources: [], bytes: 0 },
   };
+  /** Row i of each column is row i of `tables.market_ticks`. */
+  ticks: TickColumns = emptyTickColumns();
   readonly offsets = new Map<string, PartitionOffset>();
-  /** Per symbol, per minute since the epoch: a late tick adds its own minute, not the hours between. */
-  readonly touched = new Map<string, Map<number, TouchedSpan>>();
-  /** Kafka timestamps of the messages, for the end-to-end latency histogram. */
-  readonly messageTimestamps: number[] = [];
   rows = 0;
   bytes = 0;
 
@@ -42,64 +43,38 @@ export class Batch {
     this.bytes += line.length;
   }
 
-  touch(symbol: string, exchange: string, timeUs: number): void {
-    let minutes = this.touched.get(symbol);
-    if (!minutes) {
-      minutes = new Map();
-      this.touched.set(symbol, minutes);
-    }
-    const minute = Math.floor(timeUs / 60_000_000);
-    const span = minutes.get(minute);
-    if (!span) minutes.set(minute, { symbol, exchange, fromUs: timeUs, toUs: timeUs });
-    else {
-      if (timeUs < span.fromUs) span.fromUs = timeUs;
-      if (timeUs > span.toUs) span.toUs = timeUs;
-    }
+  /** The values of a tick row added with addRow: row `i` of `from`. */
+  addTickValues(from: TickColumns, i: number): void {
+    const c = this.ticks;
+    c.symbols.push(from.symbols[i] as string);
+    c.exchanges.push(from.exchanges[i] as string);
+    c.prices.push(from.prices[i] as string);
+    c.volumes.push(from.volumes[i] as string);
+    c.timesUs.push(from.timesUs[i] as number);
+    c.tradeIds.push(from.tradeIds[i] as string | null);
   }
 
-  /** The touched spans, one per symbol and minute. */
-  spans(): TouchedSpan[] {
-    const out: TouchedSpan[] = [];
-    for (const minutes of this.touched.values()) for (const span of minutes.values()) out.push(span);
-    return out;
-  }
-
-  /** Record that messages up to `lastOffset` were handled (stored or dead-lettered): the partition moves on. */
-  advance(topic: string, partition: number, lastOffset: string, epoch: string): void {
-    this.offsets.set(partitionKey(topic, partition), {
+  /**
+   * Messages `fromOffset` .. `lastOffset` of a partition were handled (stored here or dead-lettered):
+   * the partition moves on. Its batch still starts where its first messages started.
+   */
+  advance(topic: string, partition: number, fromOffset: string, lastOffset: string, epoch: string): void {
+    const key = partitionKey(topic, partition);
+    this.offsets.set(key, {
       topic,
       partition,
+      fromOffset: this.offsets.get(key)?.fromOffset ?? fromOffset,
       nextOffset: (BigInt(lastOffset) + 1n).toString(),
       epoch,
     });
   }
 
-  /** Move everything of `other` (rows decoded from one Kafka batch) into this batch. */
-  absorb(other: Batch): void {
-    for (const t of TABLES) {
-      const into = this.tables[t];
-      const from = other.tables[t];
-      for (let i = 0; i < from.lines.length; i++) {
-        into.lines.push(from.lines[i] as string);
-        into.sources.push(from.sources[i] as SourceRef);
-      }
-      into.bytes += from.bytes;
-    }
-    for (const [k, o] of other.offsets) this.offsets.set(k, o);
-    for (const span of other.spans()) {
-      this.touch(span.symbol, span.exchange, span.fromUs);
-      this.touch(span.symbol, span.exchange, span.toUs);
-    }
-    for (const ts of other.messageTimestamps) this.messageTimestamps.push(ts);
-    this.rows += other.rows;
-    this.bytes += other.bytes;
-  }
-
+  /** Nothing to write and no offset to move. */
   get isEmpty(): boolean {
     return this.offsets.size === 0;
   }
 
-  /** Drop the rows and offsets of partitions this replica no longer owns. Returns rows dropped. */
+  /** Drop the rows and offsets of these partitions (fenced, or already stored). Returns rows dropped. */
   dropPartitions(keys: ReadonlySet<string>): number {
     let dropped = 0;
     for (const t of TABLES) {
@@ -113,12 +88,26 @@ export class Batch {
       rows.lines = keep.map((i) => rows.lines[i] as string);
       rows.sources = keep.map((i) => rows.sources[i] as SourceRef);
       rows.bytes = rows.lines.reduce((n, l) => n + l.length, 0);
+      if (t === 'market_ticks') this.ticks = pickTicks(this.ticks, keep);
     }
     for (const k of keys) this.offsets.delete(k);
     this.rows -= dropped;
     this.bytes = TABLES.reduce((n, t) => n + this.tables[t].bytes, 0);
     return dropped;
   }
+}
+
+/** Rows `keep` of the columns, in that order. */
+export function pickTicks(c: TickColumns, keep: readonly number[]): TickColumns {
+  const pick = <T>(col: readonly T[]) => keep.map((i) => col[i] as T);
+  return {
+    symbols: pick(c.symbols),
+    exchanges: pick(c.exchanges),
+    prices: pick(c.prices),
+    volumes: pick(c.volumes),
+    timesUs: pick(c.timesUs),
+    tradeIds: pick(c.tradeIds),
+  };
 }
 
 export interface BatchLimits {
@@ -129,16 +118,16 @@ export interface BatchLimits {
 
 /** Holds the open batch and says when it is due: on rows, bytes, or age since its first message. */
 export class BatchBuffer {
-  private current: Batch | undefined;
+  private current: FlushBatch | undefined;
 
   constructor(
     private readonly limits: BatchLimits,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number,
   ) {}
 
   /** The open batch, opened on first use so its age counts from its first message. */
-  open(): Batch {
-    this.current ??= new Batch(this.now());
+  open(): FlushBatch {
+    this.current ??= new FlushBatch(this.now());
     return this.current;
   }
 
@@ -163,7 +152,7 @@ export class BatchBuffer {
   }
 
   /** Hand back the open batch (if it holds anything) and start afresh. */
-  take(): Batch | undefined {
+  take(): FlushBatch | undefined {
     const b = this.current;
     this.current = undefined;
     return b && !b.isEmpty ? b : undefined;

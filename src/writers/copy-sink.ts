@@ -2,15 +2,20 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { withClient } from '../db.js';
-import { classifyError, errorMessage } from '../errors.js';
+import { classifyError, DeadlineError, errorMessage } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import { type SourceRef, TABLES, type TableName, type TouchedSpan } from '../records.js';
+import { type SourceRef, TABLES, type TableName, type TickColumns } from '../records.js';
 import { BOOK_COLUMNS, CALLBACK_COLUMNS, TICK_COLUMNS } from '../transform/copy-format.js';
-import type { Batch } from './batch.js';
+import { type FlushBatch, pickTicks } from './batch.js';
 import { advanceOffsets } from './offset-store.js';
 
+// Tick ids are taken from the identity's sequence before the COPY, so the worker knows each stored
+// tick's id: the bars' open and close are keyed by (tick_time, id) without reading the ticks back.
+const TICK_ID_SEQUENCE = 'data_capture.market_ticks_id_seq';
+const RESERVE_IDS_SQL = `select string_agg(nextval($1::regclass)::text, ',') as ids from generate_series(1, $2)`;
+
 const COPY_SQL: Record<TableName, string> = {
-  market_ticks: `copy data_capture.market_ticks (${TICK_COLUMNS.join(', ')}) from stdin`,
+  market_ticks: `copy data_capture.market_ticks (id, ${TICK_COLUMNS.join(', ')}) from stdin`,
   order_book_snapshots: `copy data_capture.order_book_snapshots (${BOOK_COLUMNS.join(', ')}) from stdin`,
   profitdll_callbacks: `copy data_capture.profitdll_callbacks (${CALLBACK_COLUMNS.join(', ')}) from stdin`,
 };
@@ -18,6 +23,11 @@ const COPY_SQL: Record<TableName, string> = {
 // Lines are joined into chunks of this size: big enough to amortise stream overhead,
 // small enough not to double the batch in memory.
 const CHUNK_CHARS = 1 << 18;
+
+interface Refusal {
+  code: string;
+  message: string;
+}
 
 export interface RejectedRow {
   table: TableName;
@@ -35,96 +45,145 @@ export interface WriteResult {
 }
 
 /**
- * A step run inside the flush's transaction after the COPY, given the ticks' spans: the bars.
- * `isolated`: some rows were written under savepoints (rejected rows were bisected out).
+ * A step run inside the flush's transaction after the COPY, given the ticks it stored (rows the
+ * database rejected left out) and their market_ticks ids: the bars.
  */
-export type BarStep = (
+export type TickStep = (
   client: pg.ClientBase,
-  spans: readonly TouchedSpan[],
-  isolated: boolean,
+  ticks: TickColumns,
+  ids: readonly string[],
 ) => Promise<Record<string, number>>;
 
-/** What the sink needs from outside: whose offsets these are, and the dead-letter queue. */
-export interface SinkContext {
+export interface SinkOptions {
   groupId: string;
   /** Must resolve only once the dead letters are acknowledged: the commit follows it. */
   deadLetter: (rows: RejectedRow[]) => Promise<void>;
+  /** The bars, or nothing. */
+  bars?: TickStep;
+  /** A flush transaction running longer has its connection dropped (a silent network) and is retried. */
+  deadlineMs: number;
+}
+
+/** What the pipeline needs of a sink. */
+export interface Sink {
+  write(batch: FlushBatch): Promise<WriteResult>;
 }
 
 /**
- * Writes one batch in one transaction: the offsets (fenced by epoch), every table's rows by COPY,
- * then the bars of its ticks. Rows the database rejects are found by bisection under savepoints,
- * dead-lettered before the commit, and the rest of the batch lands.
+ * Writes one batch in one transaction: the offsets (compare-and-set, fenced by epoch), every table's
+ * rows by COPY, then the bars of its ticks. Rows the database rejects are found by bisection under
+ * savepoints, dead-lettered before the commit, and the rest of the batch lands. Rows and bytes are
+ * counted here, once the transaction committed.
  */
-export class CopySink {
+export class CopySink implements Sink {
   constructor(
     private readonly pool: pg.Pool,
     private readonly metrics: Metrics,
-    private readonly bars?: BarStep,
+    private readonly opts: SinkOptions,
   ) {}
 
-  async write(batch: Batch, ctx: SinkContext): Promise<WriteResult> {
+  async write(batch: FlushBatch): Promise<WriteResult> {
+    const end = this.metrics.flushDuration.startTimer();
+    let result: WriteResult;
     try {
-      return await this.transaction(batch, ctx, false);
+      result = await this.transaction(batch, false);
     } catch (err) {
       if (classifyError(err) !== 'data') throw err;
       this.metrics.flushErrors.inc({ kind: 'data' });
       // Rare path: redo the batch with savepoints to find the rows the database refuses.
-      return await this.transaction(batch, ctx, true);
+      result = await this.transaction(batch, true);
     }
+    end();
+    for (const table of TABLES) {
+      if (result.rowsByTable[table] > 0) this.metrics.rowsWritten.inc({ table }, result.rowsByTable[table]);
+      if (result.bytesByTable[table] > 0)
+        this.metrics.bytesWritten.inc({ table }, result.bytesByTable[table]);
+    }
+    for (const [timeframe, n] of Object.entries(result.barsByTimeframe))
+      if (n > 0) this.metrics.barsUpserted.inc({ timeframe }, n);
+    this.metrics.batchRows.observe(batch.rows);
+    return result;
   }
 
-  private transaction(batch: Batch, ctx: SinkContext, isolate: boolean): Promise<WriteResult> {
-    return withClient(this.pool, async (client) => {
-      await client.query('begin');
-      try {
-        await advanceOffsets(client, ctx.groupId, [...batch.offsets.values()]);
-        const rejected: RejectedRow[] = [];
-        const rowsByTable = {} as Record<TableName, number>;
-        const bytesByTable = {} as Record<TableName, number>;
-        for (const table of TABLES) {
-          const { lines, sources, bytes } = batch.tables[table];
-          rowsByTable[table] = lines.length;
-          bytesByTable[table] = bytes;
-          if (lines.length === 0) continue;
-          if (isolate) {
-            const before = rejected.length;
-            await this.copyBisecting(client, table, lines, sources, rejected);
-            rowsByTable[table] -= rejected.length - before;
-          } else {
-            await this.copy(client, table, lines);
+  private transaction(batch: FlushBatch, isolate: boolean): Promise<WriteResult> {
+    return withClient(this.pool, (client) =>
+      withDeadline(client, 'flush transaction', this.opts.deadlineMs, async () => {
+        await client.query('begin');
+        try {
+          await advanceOffsets(client, this.opts.groupId, [...batch.offsets.values()]);
+          const ids = await reserveTickIds(client, batch.tables.market_ticks.lines.length);
+          const rejected: RejectedRow[] = [];
+          const rowsByTable = {} as Record<TableName, number>;
+          const bytesByTable = {} as Record<TableName, number>;
+          let rejectedTicks: Set<number> | undefined;
+          for (const table of TABLES) {
+            const { sources, bytes } = batch.tables[table];
+            const lines =
+              table === 'market_ticks'
+                ? withIds(ids, batch.tables.market_ticks.lines)
+                : batch.tables[table].lines;
+            rowsByTable[table] = lines.length;
+            bytesByTable[table] = bytes;
+            if (lines.length === 0) continue;
+            if (!isolate) {
+              await this.copy(client, table, lines);
+              continue;
+            }
+            const refused = new Map<number, Refusal>();
+            await this.copyBisecting(client, table, lines, 0, refused);
+            for (const [i, why] of refused) rejected.push({ table, source: sources[i] as SourceRef, ...why });
+            rowsByTable[table] -= refused.size;
+            if (table === 'market_ticks') rejectedTicks = new Set(refused.keys());
           }
+          const barsByTimeframe = await this.bars(client, batch.ticks, ids, rejectedTicks);
+          if (rejected.length > 0) await this.opts.deadLetter(rejected);
+          await client.query('commit');
+          return { rowsByTable, bytesByTable, rejected, barsByTimeframe };
+        } catch (err) {
+          // The first error is the one that matters; a failing rollback only says the connection is gone.
+          await client.query('rollback').catch(() => undefined);
+          throw err;
         }
-        const spans = this.bars && rowsByTable.market_ticks > 0 ? batch.spans() : [];
-        const barsByTimeframe = spans.length > 0 && this.bars ? await this.bars(client, spans, isolate) : {};
-        if (rejected.length > 0) await ctx.deadLetter(rejected);
-        await client.query('commit');
-        return { rowsByTable, bytesByTable, rejected, barsByTimeframe };
-      } catch (err) {
-        // The first error is the one that matters; a failing rollback only says the connection is gone.
-        await client.query('rollback').catch(() => undefined);
-        throw err;
-      }
-    });
+      }),
+    );
+  }
+
+  /** The bar step over the ticks this transaction stored (rejected ones left out). */
+  private bars(
+    client: pg.ClientBase,
+    ticks: TickColumns,
+    ids: readonly string[],
+    rejected: ReadonlySet<number> | undefined,
+  ): Promise<Record<string, number>> {
+    if (!this.opts.bars || ids.length === 0) return Promise.resolve({});
+    if (!rejected || rejected.size === 0) return this.opts.bars(client, ticks, ids);
+    const keep = ids.map((_, i) => i).filter((i) => !rejected.has(i));
+    if (keep.length === 0) return Promise.resolve({});
+    return this.opts.bars(
+      client,
+      pickTicks(ticks, keep),
+      keep.map((i) => ids[i] as string),
+    );
   }
 
   private async copy(client: pg.PoolClient, table: TableName, lines: readonly string[]): Promise<void> {
     const end = this.metrics.copyDuration.startTimer({ table });
     const stream = client.query(copyFrom(COPY_SQL[table]));
-    // Written all at once, not chunk by chunk on 'drain': between two event-loop turns (which a busy
-    // decoder makes long) the socket can then take as much as the kernel accepts, not one chunk.
+    // Written all at once, not chunk by chunk on 'drain': between two event-loop turns the socket
+    // can then take as much as the kernel accepts, not one chunk.
     for (const chunk of chunks(lines)) stream.write(chunk);
     stream.end();
     await finished(stream);
     end();
   }
 
+  /** COPY `lines` under a savepoint; on a data error split them in halves until the refused rows are found. */
   private async copyBisecting(
     client: pg.PoolClient,
     table: TableName,
     lines: readonly string[],
-    sources: readonly SourceRef[],
-    rejected: RejectedRow[],
+    first: number,
+    refused: Map<number, Refusal>,
   ): Promise<void> {
     await client.query('savepoint isolate');
     try {
@@ -136,19 +195,50 @@ export class CopySink {
       await client.query('rollback to savepoint isolate');
       await client.query('release savepoint isolate');
       if (lines.length === 1) {
-        const code = String((err as { code?: unknown }).code ?? 'unknown');
-        rejected.push({
-          table,
-          source: sources[0] as SourceRef,
-          code: `db_${code}`,
-          message: errorMessage(err),
-        });
+        const code = `db_${String((err as { code?: unknown }).code ?? 'unknown')}`;
+        refused.set(first, { code, message: errorMessage(err) });
         return;
       }
     }
     const mid = lines.length >> 1;
-    await this.copyBisecting(client, table, lines.slice(0, mid), sources.slice(0, mid), rejected);
-    await this.copyBisecting(client, table, lines.slice(mid), sources.slice(mid), rejected);
+    await this.copyBisecting(client, table, lines.slice(0, mid), first, refused);
+    await this.copyBisecting(client, table, lines.slice(mid), first + mid, refused);
+  }
+}
+
+/** `n` fresh ids of market_ticks, in increasing order. */
+async function reserveTickIds(client: pg.ClientBase, n: number): Promise<string[]> {
+  if (n === 0) return [];
+  const { rows } = await client.query<{ ids: string }>(RESERVE_IDS_SQL, [TICK_ID_SEQUENCE, n]);
+  return (rows[0]?.ids ?? '').split(',');
+}
+
+/** Each COPY line behind its id column. */
+function withIds(ids: readonly string[], lines: readonly string[]): string[] {
+  return lines.map((line, i) => `${ids[i]}\t${line}`);
+}
+
+/**
+ * Run `fn` on `client` with a deadline: past it the client's socket is destroyed, so a statement
+ * waiting on a silent network fails (and the flush is retried) instead of hanging forever.
+ */
+async function withDeadline<T>(
+  client: pg.PoolClient,
+  what: string,
+  ms: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  }, ms);
+  try {
+    return await fn();
+  } catch (err) {
+    throw expired ? new DeadlineError(what, ms) : err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,11 +2,12 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barStep, rebuildBars, TIMEFRAMES } from '../../src/bars/index.js';
+import { withClient } from '../../src/db.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import type { TouchedSpan } from '../../src/records.js';
+import type { TickColumns } from '../../src/records.js';
 import { migrate } from '../../src/schema/index.js';
 import { tickLine } from '../../src/transform/copy-format.js';
-import { Batch } from '../../src/writers/batch.js';
+import { FlushBatch } from '../../src/writers/batch.js';
 import { CopySink } from '../../src/writers/copy-sink.js';
 import { claimPartition } from '../../src/writers/offset-store.js';
 import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
@@ -48,7 +49,6 @@ async function flushTicks(
   t: { symbol: string; startIso: string; stepUs: number; tiesOf?: number },
   from: number,
   to: number,
-  isolated = false,
 ): Promise<void> {
   const client = await db.connect();
   try {
@@ -61,7 +61,7 @@ async function flushTicks(
          from generate_series($3::int, $4::int - 1) as g`,
       [t.symbol, t.startIso, from, to, t.stepUs, t.tiesOf ?? 1],
     );
-    await mergeOwnTicks(client, isolated);
+    await mergeOwnTicks(client);
     await client.query('commit');
   } catch (err) {
     await client.query('rollback');
@@ -72,20 +72,33 @@ async function flushTicks(
 }
 
 /** The bar step of a flush for the ticks this transaction wrote, spans per symbol and minute as Batch.spans() gives them. */
-async function mergeOwnTicks(client: pg.PoolClient, isolated = false): Promise<void> {
-  const { rows } = await client.query<{ symbol: string; from_us: string; to_us: string }>(
-    `select symbol, (extract(epoch from min(tick_time)) * 1e6)::bigint::text as from_us,
-            (extract(epoch from max(tick_time)) * 1e6)::bigint::text as to_us
-       from data_capture.market_ticks where xmin = pg_current_xact_id()::xid
-      group by symbol, floor(extract(epoch from tick_time) / 60)`,
+async function mergeOwnTicks(
+  client: pg.PoolClient,
+  which = 'xmin = pg_current_xact_id()::xid',
+): Promise<void> {
+  const { rows } = await client.query<{
+    id: string;
+    symbol: string;
+    price: string;
+    volume: string;
+    us: string;
+  }>(
+    `select id::text, symbol, price::text, volume::text, (extract(epoch from tick_time) * 1e6)::bigint::text as us
+       from data_capture.market_ticks where ${which} order by id`,
   );
-  const spans: TouchedSpan[] = rows.map((r) => ({
-    symbol: r.symbol,
-    exchange: 'B3',
-    fromUs: Number(r.from_us),
-    toUs: Number(r.to_us),
-  }));
-  const counts = await barStep(SP, metrics, log)(client, spans, isolated);
+  const ticks: TickColumns = {
+    symbols: rows.map((r) => r.symbol),
+    exchanges: rows.map(() => 'B3'),
+    prices: rows.map((r) => r.price),
+    volumes: rows.map((r) => r.volume),
+    timesUs: rows.map((r) => Number(r.us)),
+    tradeIds: rows.map(() => null),
+  };
+  const counts = await barStep(SP, metrics, log)(
+    client,
+    ticks,
+    rows.map((r) => r.id),
+  );
   for (const [timeframe, n] of Object.entries(counts)) metrics.barsUpserted.inc({ timeframe }, n);
 }
 
@@ -223,15 +236,8 @@ describe('bars merged in the flush transaction, on the real stack', () => {
            from generate_series(1, 50) as g`,
       );
       await client.query('release savepoint isolate');
-      const spans: TouchedSpan[] = [
-        {
-          symbol: 'ISOL3',
-          exchange: 'B3',
-          fromUs: Date.parse('2024-03-06T14:10:01Z') * 1000,
-          toUs: Date.parse('2024-03-06T14:10:50Z') * 1000,
-        },
-      ];
-      await barStep(SP, metrics, log)(client, spans, true);
+      // Rows written under a savepoint carry a subtransaction's xmin: select them by what they are.
+      await mergeOwnTicks(client, `symbol = 'ISOL3' and tick_time >= '2024-03-06 14:10:00+00'`);
       await client.query('commit');
     } finally {
       client.release();
@@ -246,8 +252,18 @@ describe('bars merged in the flush transaction, on the real stack', () => {
       `alter table data_capture.ohlcv_bars add constraint test_no_bad_bars check (symbol <> 'BADB3')`,
     );
     try {
-      const claim = await claimPartition(db, 'bars-test', 'ticks', 0, '0', 'test');
-      const batch = new Batch(0);
+      const claim = await withClient(db, (c) =>
+        claimPartition(c, {
+          groupId: 'bars-test',
+          topic: 'ticks',
+          partition: 0,
+          fetchedFrom: '0',
+          owner: 'test',
+          watermarks: { low: '0', high: '3' },
+          policy: 'earliest',
+        }),
+      );
+      const batch = new FlushBatch(0);
       for (const [k, symbol] of ['BADB3', 'GOOD3', 'BADB3'].entries()) {
         const us = Date.parse('2024-03-07T14:00:00Z') * 1000 + k * 1_000_000;
         const row = {
@@ -269,17 +285,29 @@ describe('bars merged in the flush transaction, on the real stack', () => {
           value: Buffer.from('{}'),
           timestampMs: 0,
         });
-        batch.touch(symbol, 'B3', us);
+        batch.addTickValues(
+          {
+            symbols: [symbol],
+            exchanges: ['B3'],
+            prices: ['10.5'],
+            volumes: ['100'],
+            timesUs: [us],
+            tradeIds: [null],
+          },
+          0,
+        );
       }
-      batch.advance('ticks', 0, '2', claim.epoch);
+      batch.advance('ticks', 0, '0', '2', claim.epoch);
       const errors = async () =>
         (await metrics.flushErrors.get()).values.find((v) => v.labels.kind === 'bars')?.value ?? 0;
       const before = await errors();
-      const sink = new CopySink(db, metrics, barStep(SP, metrics, log));
-      const result = await sink.write(batch, {
+      const sink = new CopySink(db, metrics, {
         groupId: 'bars-test',
         deadLetter: async () => undefined,
+        bars: barStep(SP, metrics, log),
+        deadlineMs: 60_000,
       });
+      const result = await sink.write(batch);
       expect(result.rowsByTable.market_ticks).toBe(3);
       expect(result.rejected).toEqual([]);
       expect(await errors()).toBe(before + 1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { partitionKey, type SourceRef } from '../../src/records.js';
-import { Batch, BatchBuffer } from '../../src/writers/batch.js';
+import { BatchBuffer, FlushBatch } from '../../src/writers/batch.js';
 
 const src = (topic: string, partition: number, offset: number): SourceRef => ({
   topic,
@@ -26,11 +26,10 @@ describe('BatchBuffer closes a batch on rows, bytes or age', () => {
   it.each(cases)('$name', ({ rows, lineLen, ageMs, due }) => {
     const clock = fakeClock(1_000);
     const buffer = new BatchBuffer({ maxRows: 5, maxBytes: 1_000, maxAgeMs: 100 }, clock.now);
-    const staged = new Batch(0);
+    const open = buffer.open();
     for (let i = 0; i < rows; i++)
-      staged.addRow('market_ticks', `${'x'.repeat(lineLen - 1)}\n`, src('t', 0, i));
-    staged.advance('t', 0, String(rows - 1), '1');
-    buffer.open().absorb(staged);
+      open.addRow('market_ticks', `${'x'.repeat(lineLen - 1)}\n`, src('t', 0, i));
+    open.advance('t', 0, '0', String(rows - 1), '1');
     clock.advance(ageMs);
     expect(buffer.isDue()).toBe(due);
   });
@@ -47,7 +46,7 @@ describe('BatchBuffer closes a batch on rows, bytes or age', () => {
   it('msUntilDue counts down from the first message and take() starts afresh', () => {
     const clock = fakeClock(0);
     const buffer = new BatchBuffer({ maxRows: 100, maxBytes: 1 << 20, maxAgeMs: 200 }, clock.now);
-    buffer.open().advance('t', 0, '0', '1');
+    buffer.open().advance('t', 0, '0', '0', '1');
     clock.advance(150);
     expect(buffer.msUntilDue()).toBe(50);
     const taken = buffer.take();
@@ -57,56 +56,56 @@ describe('BatchBuffer closes a batch on rows, bytes or age', () => {
   });
 });
 
-describe('Batch', () => {
-  it('records the next offset (last + 1) per partition with the claim epoch', () => {
-    const b = new Batch(0);
-    b.advance('ticks', 2, '41', '7');
-    b.advance('ticks', 2, '99', '7');
-    b.advance('book', 0, '9007199254740993', '1');
+const tickOf = (symbol: string, timeUs: number) => ({
+  symbols: [symbol],
+  exchanges: ['B3'],
+  prices: ['1'],
+  volumes: ['1'],
+  timesUs: [timeUs],
+  tradeIds: [null],
+});
+
+describe('FlushBatch', () => {
+  it('records per partition where the batch starts (first advance) and the next offset (last + 1), with the claim epoch', () => {
+    const b = new FlushBatch(0);
+    b.advance('ticks', 2, '30', '41', '7');
+    b.advance('ticks', 2, '42', '99', '7');
+    b.advance('book', 0, '9007199254740990', '9007199254740993', '1');
     expect([...b.offsets.values()]).toEqual([
-      { topic: 'ticks', partition: 2, nextOffset: '100', epoch: '7' },
-      { topic: 'book', partition: 0, nextOffset: '9007199254740994', epoch: '1' },
+      { topic: 'ticks', partition: 2, fromOffset: '30', nextOffset: '100', epoch: '7' },
+      {
+        topic: 'book',
+        partition: 0,
+        fromOffset: '9007199254740990',
+        nextOffset: '9007199254740994',
+        epoch: '1',
+      },
     ]);
   });
 
-  it('absorb merges rows, offsets, touched spans and timestamps', () => {
-    const a = new Batch(0);
-    a.addRow('market_ticks', 'a\n', src('t', 0, 0));
-    a.touch('PETR4', 'B3', 100);
-    const b = new Batch(0);
-    b.addRow('market_ticks', 'b\n', src('t', 1, 0));
-    b.addRow('profitdll_callbacks', 'c\n', src('c', 0, 0));
-    b.touch('PETR4', 'B3', 50);
-    b.touch('VALE3', 'B3', 70);
-    b.touch('VALE3', 'B3', 3 * 3_600_000_000 + 5); // a tick hours later: its own minute, not the hours between
-    b.advance('t', 1, '0', '3');
-    b.messageTimestamps.push(5, 6);
-    a.absorb(b);
-    expect(a.rows).toBe(3);
-    expect(a.bytes).toBe(6);
-    expect(a.tables.market_ticks.lines).toEqual(['a\n', 'b\n']);
-    expect(a.tables.profitdll_callbacks.lines).toEqual(['c\n']);
-    expect(a.spans()).toEqual([
-      { symbol: 'PETR4', exchange: 'B3', fromUs: 50, toUs: 100 },
-      { symbol: 'VALE3', exchange: 'B3', fromUs: 70, toUs: 70 },
-      { symbol: 'VALE3', exchange: 'B3', fromUs: 3 * 3_600_000_000 + 5, toUs: 3 * 3_600_000_000 + 5 },
-    ]);
-    expect(a.messageTimestamps).toEqual([5, 6]);
-    expect(a.offsets.size).toBe(1);
+  it('is empty until an offset moves, even with no rows (all dead-lettered)', () => {
+    const b = new FlushBatch(0);
+    expect(b.isEmpty).toBe(true);
+    b.advance('t', 0, '0', '4', '1');
+    expect(b.isEmpty).toBe(false);
+    expect(b.rows).toBe(0);
   });
 
-  it('dropPartitions removes exactly the rows and offsets of the lost partitions', () => {
-    const b = new Batch(0);
+  it('dropPartitions removes exactly the rows, tick values and offsets of those partitions', () => {
+    const b = new FlushBatch(0);
     b.addRow('market_ticks', 'p0\n', src('t', 0, 0));
+    b.addTickValues(tickOf('PETR4', 10), 0);
     b.addRow('market_ticks', 'p1\n', src('t', 1, 0));
+    b.addTickValues(tickOf('VALE3', 20), 0);
     b.addRow('order_book_snapshots', 'b1\n', src('t', 1, 1));
-    b.advance('t', 0, '0', '1');
-    b.advance('t', 1, '1', '1');
+    b.advance('t', 0, '0', '0', '1');
+    b.advance('t', 1, '0', '1', '1');
     const dropped = b.dropPartitions(new Set([partitionKey('t', 1)]));
     expect(dropped).toBe(2);
     expect(b.rows).toBe(1);
     expect(b.bytes).toBe(3);
     expect(b.tables.market_ticks.lines).toEqual(['p0\n']);
+    expect(b.ticks).toEqual(tickOf('PETR4', 10));
     expect(b.tables.order_book_snapshots.lines).toEqual([]);
     expect([...b.offsets.keys()]).toEqual([partitionKey('t', 0)]);
   });

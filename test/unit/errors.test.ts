@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, classifyError, FencedError } from '../../src/errors.js';
+import {
+  backoffMs,
+  classifyError,
+  DeadlineError,
+  OffsetConflictError,
+  TransientError,
+} from '../../src/errors.js';
 
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
 
@@ -12,9 +18,55 @@ describe('classifyError', () => {
     { name: 'connection failure (08006)', err: pgError('08006'), kind: 'retriable' },
     { name: 'serialization failure (40001)', err: pgError('40001'), kind: 'retriable' },
     { name: 'admin shutdown (57P01)', err: pgError('57P01'), kind: 'retriable' },
+    { name: 'deadlock (40P01)', err: pgError('40P01'), kind: 'retriable' },
+    { name: 'too many connections (53300)', err: pgError('53300'), kind: 'retriable' },
+    { name: 'cannot connect now (57P03)', err: pgError('57P03'), kind: 'retriable' },
+    { name: 'statement timeout (57014)', err: pgError('57014'), kind: 'retriable' },
+    { name: 'lock timeout (55P03)', err: pgError('55P03'), kind: 'retriable' },
     { name: 'socket refused', err: pgError('ECONNREFUSED'), kind: 'retriable' },
-    { name: 'plain error', err: new Error('Connection terminated unexpectedly'), kind: 'retriable' },
-    { name: 'fenced', err: new FencedError('t', 1), kind: 'fenced' },
+    { name: 'socket reset', err: pgError('ECONNRESET'), kind: 'retriable' },
+    {
+      name: 'connection lost (pg message)',
+      err: new Error('Connection terminated unexpectedly'),
+      kind: 'retriable',
+    },
+    {
+      name: 'pool connect timeout',
+      err: new Error('timeout exceeded when trying to connect'),
+      kind: 'retriable',
+    },
+    { name: 'query read timeout', err: new Error('Query read timeout'), kind: 'retriable' },
+    { name: 'a deadline overrun', err: new DeadlineError('flush', 10), kind: 'retriable' },
+    { name: 'a lost decode thread', err: new TransientError('decode thread exited'), kind: 'retriable' },
+    {
+      name: 'kafkajs connection error',
+      err: Object.assign(new Error('x'), { name: 'KafkaJSConnectionError', retriable: true }),
+      kind: 'retriable',
+    },
+    {
+      name: 'kafkajs retriable protocol error',
+      err: Object.assign(new Error('x'), { name: 'KafkaJSProtocolError', retriable: true }),
+      kind: 'retriable',
+    },
+    {
+      name: 'kafkajs topic authorization failed',
+      err: Object.assign(new Error('x'), { name: 'KafkaJSProtocolError', retriable: false }),
+      kind: 'fatal',
+    },
+    { name: 'permission denied (42501)', err: pgError('42501'), kind: 'fatal' },
+    { name: 'undefined table (42P01)', err: pgError('42P01'), kind: 'fatal' },
+    { name: 'undefined column (42703)', err: pgError('42703'), kind: 'fatal' },
+    {
+      name: 'a TypeError (a bug)',
+      err: new TypeError("Cannot read properties of undefined (reading 'x')"),
+      kind: 'fatal',
+    },
+    { name: 'not an Error at all', err: 'boom', kind: 'fatal' },
+    {
+      name: 'an offset conflict',
+      err: new OffsetConflictError([{ topic: 't', partition: 1, reason: 'fenced' }]),
+      kind: 'conflict',
+    },
   ])('$name → $kind', ({ err, kind }) => {
     expect(classifyError(err)).toBe(kind);
   });

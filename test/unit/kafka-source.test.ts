@@ -3,15 +3,19 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { KafkaSource, type SourceHandlers } from '../../src/consumers/kafka-source.js';
 import { createMetrics } from '../../src/observability/metrics.js';
+import type { SourceBatch } from '../../src/records.js';
 
 /**
  * KafkaSource hands each batch over to the pipeline after eachBatch has returned (so kafkajs
- * fetches while it is decoded). A stand-in consumer (this module's unit test only) drives
- * eachBatch and the group events the way kafkajs does.
+ * fetches while it is decoded). A stand-in consumer and admin (this module's unit test only) drive
+ * eachBatch and the group events the way kafkajs does, and record seeks.
  */
-function fakeKafka() {
+function fakeKafka(topics = ['ticks']) {
   const listeners = new Map<string, (e: unknown) => void>();
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
+  const seeks: string[] = [];
+  // A seek is pending until kafkajs's next fetch applies it; batches of that partition are stale meanwhile.
+  const pendingSeeks = new Set<number>();
   const consumer = {
     events: { GROUP_JOIN: 'join', CRASH: 'crash', STOP: 'stop' },
     on: (event: string, fn: (e: unknown) => void) => listeners.set(event, fn),
@@ -20,9 +24,19 @@ function fakeKafka() {
     run: async (opts: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
       eachBatch = opts.eachBatch;
     },
+    seek: ({ partition, offset }: { partition: number; offset: string }) => {
+      seeks.push(`${partition}:${offset}`);
+      pendingSeeks.add(partition);
+    },
     disconnect: async () => undefined,
   };
-  const kafka = { consumer: () => consumer } as unknown as Kafka;
+  const admin = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    listTopics: async () => topics,
+    fetchTopicOffsets: async () => [0, 1, 2].map((partition) => ({ partition, low: '0', high: '1000' })),
+  };
+  const kafka = { consumer: () => consumer, admin: () => admin } as unknown as Kafka;
   const join = () => listeners.get('join')?.({ payload: { memberAssignment: {} } });
   const resolved: string[] = [];
   const deliver = (partition: number, offsets: number[]) =>
@@ -30,54 +44,73 @@ function fakeKafka() {
       batch: {
         topic: 'ticks',
         partition,
-        highWatermark: String(offsets[offsets.length - 1] ?? 0),
-        messages: offsets.map((o) => ({ offset: String(o) }) as KafkaMessage),
+        highWatermark: String((offsets[offsets.length - 1] ?? 0) + 1),
+        messages: offsets.map(
+          (o) => ({ offset: String(o), timestamp: '0', key: null, value: null }) as KafkaMessage,
+        ),
       },
       resolveOffset: (o: string) => resolved.push(`${partition}:${o}`),
       heartbeat: async () => undefined,
       isRunning: () => true,
-      isStale: () => false,
+      isStale: () => pendingSeeks.has(partition),
     } as unknown as EachBatchPayload);
-  return { kafka, join, deliver, resolved };
+  const fetchAgain = () => pendingSeeks.clear();
+  return { kafka, join, deliver, resolved, seeks, fetchAgain };
 }
 
-function recordingHandlers(failOn?: number) {
+function recordingHandlers(opts: { failOn?: number; claimAt?: (first: string) => string } = {}) {
   const handled: string[] = [];
+  const failures: string[] = [];
+  const claims: string[] = [];
   const handlers: SourceHandlers = {
-    claim: async (_topic, _partition, fetchedFrom) => fetchedFrom,
-    rebalanced: () => handled.push('rebalanced'),
-    handle: async (_topic, partition, messages) => {
-      const first = Number((messages[0] as KafkaMessage).offset);
-      if (first === failOn) throw new Error(`cannot handle offset ${first}`);
-      handled.push(`${partition}:${messages.map((m) => m.offset).join(',')}`);
+    claim: async (_topic, partition, fetchedFrom, marks) => {
+      claims.push(`${partition}:${fetchedFrom}[${marks.low},${marks.high})`);
+      return opts.claimAt ? opts.claimAt(fetchedFrom) : fetchedFrom;
     },
+    rebalanced: () => handled.push('rebalanced'),
+    handle: async (batch: SourceBatch) => {
+      const first = Number((batch.messages[0] as KafkaMessage).offset);
+      // Fails once, as a decode thread that died does: read again, it goes through.
+      if (first === opts.failOn && failures.length === 0) throw new Error(`cannot handle offset ${first}`);
+      handled.push(`${batch.partition}@${batch.fromOffset}:${batch.messages.map((m) => m.offset).join(',')}`);
+    },
+    failed: (err, batch) =>
+      failures.push(`${batch.partition}@${batch.fromOffset}: ${(err as Error).message}`),
   };
-  return { handlers, handled };
+  return { handlers, handled, failures, claims };
 }
 
-async function started(failOn?: number) {
+async function started(opts: Parameters<typeof recordingHandlers>[0] = {}) {
   const k = fakeKafka();
+  const metrics = createMetrics();
   const source = new KafkaSource(
     k.kafka,
     { groupId: 'g', topics: ['ticks'], sessionTimeoutMs: 6000 },
     pino({ level: 'silent' }),
-    createMetrics(),
+    metrics,
   );
-  const h = recordingHandlers(failOn);
+  const h = recordingHandlers(opts);
   await source.start(h.handlers);
   k.join();
-  return { source, ...k, ...h };
+  return { source, metrics, ...k, ...h };
 }
 
+const counter = async (
+  metrics: ReturnType<typeof createMetrics>,
+  name: 'messagesConsumed' | 'messagesReread',
+) => (await metrics[name].get()).values.reduce((n, v) => n + v.value, 0);
+
 describe('KafkaSource hands batches over after eachBatch returns', () => {
-  it('returns before the batch is handled, handles batches in order, and stop can wait for the last', async () => {
+  it('claims first (with the watermarks), returns before a batch is handled, handles in order, each from where the last ended', async () => {
     const s = await started();
     await s.deliver(0, [0, 1, 2]);
+    expect(s.claims).toEqual(['0:0[0,1000)']);
     expect(s.resolved).toEqual(['0:2']);
     expect(s.handled).toEqual(['rebalanced']); // not yet: kafkajs may fetch meanwhile
-    await s.deliver(1, [5, 6]); // waits for the previous batch first
+    await s.deliver(0, [3, 4]); // waits for the previous batch first
+    await s.deliver(1, [5, 6]);
     await s.source.handled();
-    expect(s.handled).toEqual(['rebalanced', '0:0,1,2', '1:5,6']);
+    expect(s.handled).toEqual(['rebalanced', '0@0:0,1,2', '0@3:3,4', '1@5:5,6']);
   });
 
   it('drops a batch handed over before a rejoin: the new generation reads it again from its claim', async () => {
@@ -88,12 +121,55 @@ describe('KafkaSource hands batches over after eachBatch returns', () => {
     expect(s.handled).toEqual(['rebalanced', 'rebalanced']);
   });
 
-  it('a batch that fails in the background fails the next eachBatch, as if thrown there', async () => {
-    const s = await started(10);
-    await s.deliver(0, [10, 11]);
-    await expect(s.deliver(0, [12])).rejects.toThrow('cannot handle offset 10');
-    await s.deliver(0, [12]); // reported once; the consumer goes on
+  it('seeks to the claimed offset when Kafka fetched from elsewhere, and hands nothing over meanwhile', async () => {
+    const s = await started({ claimAt: () => '7' });
+    await s.deliver(0, [0, 1, 2]);
     await s.source.handled();
-    expect(s.handled).toEqual(['rebalanced', '0:12']);
+    expect(s.seeks).toEqual(['0:7']);
+    expect(s.resolved).toEqual([]);
+    s.fetchAgain();
+    await s.deliver(0, [7, 8]);
+    await s.source.handled();
+    expect(s.handled).toEqual(['rebalanced', '0@7:7,8']);
+  });
+
+  it('a batch that fails is read again: its partition is sought back to where it started, nothing after it is taken', async () => {
+    const s = await started({ failOn: 10 });
+    await s.deliver(0, [9]);
+    await s.deliver(0, [10, 11]);
+    await s.source.handled();
+    expect(s.failures).toEqual(['0@10: cannot handle offset 10']);
+    expect(s.seeks).toEqual(['0:10']);
+    // kafkajs fetched on before the seek took effect: that batch is stale, never taken past the hole.
+    await s.deliver(0, [12]);
+    await s.source.handled();
+    expect(s.handled).toEqual(['rebalanced', '0@9:9']);
+    s.fetchAgain();
+    await s.deliver(0, [10, 11, 12]);
+    await s.source.handled();
+    expect(s.handled).toEqual(['rebalanced', '0@9:9', '0@10:10,11,12']);
+  });
+
+  it('re-read messages are counted apart from new ones', async () => {
+    const s = await started({ failOn: 3 });
+    await s.deliver(0, [1, 2]);
+    await s.deliver(0, [3, 4]);
+    await s.source.handled(); // failed: sought back to 3
+    s.fetchAgain();
+    await s.deliver(0, [3, 4, 5]); // 3 and 4 were handed over before
+    await s.source.handled();
+    expect(await counter(s.metrics, 'messagesConsumed')).toBe(5);
+    expect(await counter(s.metrics, 'messagesReread')).toBe(2);
+  });
+
+  it('reclaim: the next batch of that partition claims it again', async () => {
+    const s = await started();
+    await s.deliver(0, [0]);
+    await s.source.handled();
+    s.source.reclaim('ticks', 0);
+    await s.deliver(0, [1]);
+    await s.source.handled();
+    expect(s.claims).toEqual(['0:0[0,1000)', '0:1[0,1000)']);
+    expect(s.handled).toEqual(['rebalanced', '0@0:0', '0@1:1']);
   });
 });

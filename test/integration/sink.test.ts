@@ -1,0 +1,219 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../../src/db.js';
+import { OffsetConflictError } from '../../src/errors.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { emptyTickColumns } from '../../src/records.js';
+import { migrate } from '../../src/schema/index.js';
+import { formatUtcMicros } from '../../src/transform/civil.js';
+import { tickLine } from '../../src/transform/copy-format.js';
+import { FlushBatch } from '../../src/writers/batch.js';
+import { CopySink } from '../../src/writers/copy-sink.js';
+import { claimPartition, type OutOfRangePolicy } from '../../src/writers/offset-store.js';
+import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
+
+/**
+ * The sink and the offsets table on the real stack: a batch is stored once whatever happens to the
+ * COMMIT reply, a fenced replica cannot write, and a stored offset outside the log is moved by policy.
+ */
+let fresh: FreshDatabase;
+let db: pg.Pool;
+const GROUP = 'sink-test';
+
+beforeAll(async () => {
+  fresh = await freshDatabase('sink');
+  await migrate(fresh.url);
+  db = new pg.Pool({ connectionString: fresh.url, max: 4 });
+});
+
+afterAll(async () => {
+  await db?.end();
+  await fresh?.drop();
+});
+
+const claim = (
+  partition: number,
+  policy: OutOfRangePolicy = 'earliest',
+  marks = { low: '0', high: '1000' },
+) =>
+  withClient(db, (c) =>
+    claimPartition(c, {
+      groupId: GROUP,
+      topic: 'ticks',
+      partition,
+      fetchedFrom: '0',
+      owner: 'test',
+      watermarks: marks,
+      policy,
+    }),
+  );
+
+/** A batch of `n` PETR4 ticks of one partition, offsets from..from+n-1, under `epoch`. */
+function ticks(partition: number, from: number, n: number, epoch: string, price = '10.5'): FlushBatch {
+  const b = new FlushBatch(0);
+  for (let k = 0; k < n; k++) {
+    const us = Date.parse('2025-03-07T14:00:00Z') * 1000 + (from + k) * 1_000_000 + partition;
+    const row = {
+      symbol: 'PETR4',
+      exchange: 'B3',
+      price,
+      volume: '100',
+      aggressor: 'BUY' as const,
+      tickTime: formatUtcMicros(us),
+      tickTimeUs: us,
+      source: 'ProfitDLL',
+      tradeId: String(from + k),
+    };
+    b.addRow('market_ticks', tickLine(row), {
+      topic: 'ticks',
+      partition,
+      offset: String(from + k),
+      key: null,
+      value: Buffer.from('{}'),
+      timestampMs: 0,
+    });
+    const c = emptyTickColumns();
+    c.symbols.push('PETR4');
+    c.exchanges.push('B3');
+    c.prices.push(price);
+    c.volumes.push('100');
+    c.timesUs.push(us);
+    c.tradeIds.push(String(from + k));
+    b.addTickValues(c, 0);
+  }
+  b.advance('ticks', partition, String(from), String(from + n - 1), epoch);
+  return b;
+}
+
+const sink = (rejected: unknown[] = []) =>
+  new CopySink(db, createMetrics(), {
+    groupId: GROUP,
+    deadLetter: async (rows) => {
+      rejected.push(...rows);
+    },
+    deadlineMs: 60_000,
+  });
+
+const stored = async (partition: number) =>
+  Number(
+    (
+      await db.query(
+        `select count(*) from data_capture.market_ticks where (extract(epoch from tick_time) * 1e6)::bigint % 1000000 = $1`,
+        [partition],
+      )
+    ).rows[0].count,
+  );
+const nextOffset = async (partition: number) =>
+  (
+    await db.query(
+      `select next_offset::text from data_capture.ingest_offsets where group_id = $1 and topic = 'ticks' and partition = $2`,
+      [GROUP, partition],
+    )
+  ).rows[0]?.next_offset;
+
+describe('CopySink on the real stack', () => {
+  it('writes a batch once: the same batch again (a retry after a lost COMMIT reply) is refused as committed', async () => {
+    const c = await claim(0);
+    const batch = ticks(0, 0, 5, c.epoch);
+    const result = await sink().write(batch);
+    expect(result.rowsByTable.market_ticks).toBe(5);
+    await expect(sink().write(batch)).rejects.toSatisfy(
+      (e) => e instanceof OffsetConflictError && e.conflicts[0]?.reason === 'committed',
+    );
+    expect(await stored(0)).toBe(5);
+    expect(await nextOffset(0)).toBe('5');
+    // The next batch continues where the first ended.
+    await sink().write(ticks(0, 5, 3, c.epoch));
+    expect(await nextOffset(0)).toBe('8');
+    expect(await stored(0)).toBe(8);
+  });
+
+  it('a replica whose claim was taken over is fenced, and writes nothing', async () => {
+    const old = await claim(1);
+    await sink().write(ticks(1, 0, 2, old.epoch));
+    const now = await claim(1); // another replica
+    await expect(sink().write(ticks(1, 2, 2, old.epoch))).rejects.toSatisfy(
+      (e) => e instanceof OffsetConflictError && e.conflicts[0]?.reason === 'fenced',
+    );
+    expect(await stored(1)).toBe(2);
+    await sink().write(ticks(1, 2, 2, now.epoch));
+    expect(await stored(1)).toBe(4);
+  });
+
+  it('a batch that does not start where the stored offset is (a gap) is refused, never written', async () => {
+    const c = await claim(2);
+    await expect(sink().write(ticks(2, 10, 2, c.epoch))).rejects.toBeInstanceOf(OffsetConflictError);
+    expect(await stored(2)).toBe(0);
+  });
+
+  it('gives ticks ids from the sequence, in row order, and isolates a row the database refuses', async () => {
+    const c = await claim(3);
+    const batch = ticks(3, 0, 4, c.epoch);
+    // A price over numeric(18,8) slips past no decoder, but a CHECK can still refuse a row: make one.
+    await db.query(
+      `alter table data_capture.market_ticks add constraint sink_test_no_x check (source <> 'X')`,
+    );
+    try {
+      const lines = batch.tables.market_ticks.lines;
+      lines[2] = (lines[2] as string).replace('\tProfitDLL\t', '\tX\t');
+      const rejected: unknown[] = [];
+      const result = await sink(rejected).write(batch);
+      expect(result.rowsByTable.market_ticks).toBe(3);
+      expect(rejected).toHaveLength(1);
+      expect((rejected[0] as { source: { offset: string } }).source.offset).toBe('2');
+    } finally {
+      await db.query(`alter table data_capture.market_ticks drop constraint sink_test_no_x`);
+    }
+    const { rows } = await db.query<{ id: string; trade_id: string }>(
+      `select id::text, trade_id::text from data_capture.market_ticks
+        where (extract(epoch from tick_time) * 1e6)::bigint % 1000000 = 3 order by tick_time`,
+    );
+    expect(rows.map((r) => r.trade_id)).toEqual(['0', '1', '3']);
+    const ids = rows.map((r) => BigInt(r.id));
+    expect(ids[0] as bigint).toBeLessThan(ids[1] as bigint);
+    expect(ids[1] as bigint).toBeLessThan(ids[2] as bigint);
+    expect(await nextOffset(3)).toBe('4');
+  });
+});
+
+describe('claimPartition checks the stored offset against the log', () => {
+  it.each([
+    ['earliest', 'beyond_end', { low: '0', high: '3' }, '0'],
+    ['latest', 'beyond_end', { low: '0', high: '3' }, '3'],
+    ['earliest', 'before_start', { low: '70', high: '90' }, '70'],
+    ['latest', 'before_start', { low: '70', high: '90' }, '90'],
+  ] as const)('%s, stored offset %s → %s', async (policy, reason, marks, start) => {
+    const partition = 10 + ['earliest', 'latest'].indexOf(policy) * 2 + (reason === 'beyond_end' ? 0 : 1);
+    const c0 = await claim(partition);
+    await db.query(
+      `update data_capture.ingest_offsets set next_offset = 50 where group_id = $1 and partition = $2`,
+      [GROUP, partition],
+    );
+    const c = await claim(partition, policy, marks);
+    expect(c.reset).toMatchObject({ reason, stored: '50' });
+    expect(c.nextOffset).toBe(start);
+    expect(BigInt(c.epoch)).toBe(BigInt(c0.epoch) + 1n);
+    expect(await nextOffset(partition)).toBe(start);
+  });
+
+  it('fail: the claim is refused and nothing changes', async () => {
+    await claim(20);
+    await db.query(
+      `update data_capture.ingest_offsets set next_offset = 50 where group_id = $1 and partition = 20`,
+      [GROUP],
+    );
+    await expect(claim(20, 'fail', { low: '0', high: '3' })).rejects.toThrow('OFFSET_OUT_OF_RANGE=fail');
+    expect(await nextOffset(20)).toBe('50');
+  });
+
+  it('an offset inside the log is kept', async () => {
+    await claim(21);
+    await db.query(
+      `update data_capture.ingest_offsets set next_offset = 2 where group_id = $1 and partition = 21`,
+      [GROUP],
+    );
+    const c = await claim(21, 'earliest', { low: '0', high: '3' });
+    expect(c.reset).toBeUndefined();
+    expect(c.nextOffset).toBe('2');
+  });
+});
