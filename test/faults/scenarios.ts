@@ -336,7 +336,7 @@ const handoffFailure: Scenario = {
       return true;
     }, 60_000);
     ctx.check(
-      'the decode thread died mid-drain (a warning or error about it logged)',
+      'the decode thread died holding a batch, mid-drain (the failed hand-over logged)',
       died && storedAtDeath >= 0 && storedAtDeath < ctx.scenario.count,
       died ? `rows when it was logged: ${storedAtDeath}` : 'no such log line within 60 s',
     );
