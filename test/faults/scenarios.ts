@@ -456,11 +456,19 @@ const dbBlackhole: Scenario = {
     proxy.stall();
     const stalledAt = Date.now();
     const probes: Array<{ afterMs: number; ready: boolean | undefined }> = [];
+    let early: number | undefined;
     while (Date.now() - stalledAt < 30_000) {
       probes.push({ afterMs: Date.now() - stalledAt, ready: await r.ready() });
+      // A commit already on its way may land in the first second; after that nothing can.
+      if (early === undefined && Date.now() - stalledAt > 1_000) early = (await ctx.stored()) ?? -1;
       await sleep(250);
     }
     const before = (await ctx.stored()) ?? 0;
+    ctx.check(
+      'nothing was written during the stall (the fault held)',
+      early === before,
+      `rows 1 s into the stall ${String(early)}, at its end ${before}`,
+    );
     proxy.resume();
     const back = Date.now();
     ctx.faultEnded();
