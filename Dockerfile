@@ -4,7 +4,7 @@
 # Configuration is environment variables only: `docker run --rm tick-ingest --help` lists them.
 
 # 1. Compile TypeScript with the dev dependencies.
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would build before the sources are here; tsc runs below.
@@ -14,13 +14,13 @@ COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
 # 2. Production dependencies only, without the build's compilers and test tools.
-FROM node:20-slim AS deps
+FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # 3. Runtime: node, production node_modules, compiled JS and the SQL that `migrate` applies.
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production METRICS_PORT=9464
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

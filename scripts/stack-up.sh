@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision and start the local stack: PostgreSQL 15 + TimescaleDB (built from Debian's
-# source package) and Apache Kafka 3.9 in KRaft mode (jars from Maven Central).
+# source package) and Apache Kafka 4.x in KRaft mode (jars from Maven Central; STACK_KAFKA_VERSION
+# picks another release, 3.9 included, for older clusters).
 # Idempotent: builds and downloads are cached outside the repo; a running stack is reused.
 set -euo pipefail
 
@@ -9,7 +10,10 @@ CACHE=${TICK_INGEST_CACHE:-/var/cache/tick-ingest}
 PG_PORT=${STACK_PG_PORT:-55432}
 KAFKA_PORT=${STACK_KAFKA_PORT:-59092}
 CONTROLLER_PORT=${STACK_KAFKA_CONTROLLER_PORT:-59093}
-KAFKA_VERSION=${STACK_KAFKA_VERSION:-3.9.1}
+KAFKA_VERSION=${STACK_KAFKA_VERSION:-4.4.0}
+KAFKA_MAJOR=${KAFKA_VERSION%%.*}
+# STACK_SERVICES=kafka starts a broker only (e.g. a second Kafka release beside the main stack).
+SERVICES=${STACK_SERVICES:-postgres kafka}
 PG_MAJOR=15
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_EXT_DIR=/usr/share/postgresql/$PG_MAJOR/extension
@@ -18,7 +22,8 @@ PG_EXT_DIR=/usr/share/postgresql/$PG_MAJOR/extension
 STATE=$CACHE/state${STACK_NAME:+-$STACK_NAME}
 PGDATA=$STATE/pgdata
 KAFKA_DIR=$CACHE/kafka-$KAFKA_VERSION
-KAFKA_DATA=$STATE/kafka-data
+# Per version: a broker never reads (or upgrades) another release's metadata log.
+KAFKA_DATA=$STATE/kafka-data-$KAFKA_VERSION
 STACK_DIR=$ROOT/.stack${STACK_NAME:+-$STACK_NAME}
 DB_NAME=tick_ingest
 STEP_LOG=$STACK_DIR/step.log
@@ -108,6 +113,14 @@ ensure_kafka_jars() {
   if [ -f "$KAFKA_DIR/libs/.complete" ]; then return; fi
   log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central (once per machine)"
   mkdir -p "$KAFKA_DIR"
+  # The slf4j binding the distribution ships: Kafka 4 logs through log4j2 (log4j-core comes with
+  # it), 3.x through reload4j.
+  local binding
+  if [ "$KAFKA_MAJOR" -ge 4 ]; then
+    binding='<groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.25.5</version>'
+  else
+    binding='<groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version>'
+  fi
   cat >"$KAFKA_DIR/pom.xml" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -115,7 +128,7 @@ ensure_kafka_jars() {
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>
+    <dependency>$binding</dependency>
   </dependencies>
 </project>
 POM
@@ -186,7 +199,25 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 message.max.bytes=10485760
 PROPS
-  cat >"$STATE/log4j.properties" <<L4J
+  # WARN and up to kafka.log, plus the broker's start and stop lines; the format each version reads.
+  local logging
+  if [ "$KAFKA_MAJOR" -ge 4 ]; then
+    logging=-Dlog4j2.configurationFile="$STATE/log4j2.xml"
+    cat >"$STATE/log4j2.xml" <<L4J2
+<Configuration status="warn">
+  <Appenders>
+    <File name="file" fileName="$STATE/kafka.log"><PatternLayout pattern="[%d] %p %m (%c)%n"/></File>
+  </Appenders>
+  <Loggers>
+    <Root level="warn"><AppenderRef ref="file"/></Root>
+    <Logger name="kafka.server.KafkaRaftServer" level="info"/>
+    <Logger name="kafka.server.BrokerServer" level="info"/>
+  </Loggers>
+</Configuration>
+L4J2
+  else
+    logging=-Dlog4j.configuration="file:$STATE/log4j.properties"
+    cat >"$STATE/log4j.properties" <<L4J
 log4j.rootLogger=WARN, file
 log4j.appender.file=org.apache.log4j.FileAppender
 log4j.appender.file.File=$STATE/kafka.log
@@ -195,17 +226,16 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.BrokerServer=INFO
 L4J
+  fi
   local cp="$KAFKA_DIR/libs/*"
   if [ ! -f "$KAFKA_DATA/meta.properties" ]; then
     log "formatting Kafka storage"
     local id
     id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
-    run "kafka storage format" java -cp "$cp" -Dlog4j.configuration="file:$STATE/log4j.properties" \
-      kafka.tools.StorageTool format -t "$id" -c "$props"
+    run "kafka storage format" java -cp "$cp" "$logging" kafka.tools.StorageTool format -t "$id" -c "$props"
   fi
   log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
-  nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Dlog4j.configuration="file:$STATE/log4j.properties" \
-    -cp "$cp" kafka.Kafka "$props" >"$STATE/kafka.out" 2>&1 </dev/null &
+  nohup java -Xms256m -Xmx768m -XX:+UseG1GC "$logging" -cp "$cp" kafka.Kafka "$props" >"$STATE/kafka.out" 2>&1 </dev/null &
   echo $! >"$STACK_DIR/kafka.pid"
   if ! wait_for "Kafka" 90 kafka_ready; then
     tail -n 25 "$STATE/kafka.out" "$STATE/kafka.log" >&2 || true
@@ -213,18 +243,24 @@ L4J
   fi
 }
 
-ensure_packages
-ensure_timescaledb
-ensure_kafka_jars
-start_postgres
-prepare_database
-start_kafka
+wants() { [[ " $SERVICES " == *" $1 "* ]]; }
 
-cat >"$STACK_DIR/env" <<ENV
-DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$DB_NAME
-KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
-PGHOST=127.0.0.1
-PGPORT=$PG_PORT
-PGUSER=postgres
-ENV
+ensure_packages
+if wants postgres; then
+  ensure_timescaledb
+  start_postgres
+  prepare_database
+fi
+if wants kafka; then
+  ensure_kafka_jars
+  start_kafka
+fi
+
+{
+  if wants postgres; then
+    printf 'DATABASE_URL=postgres://postgres@127.0.0.1:%s/%s\n' "$PG_PORT" "$DB_NAME"
+    printf 'PGHOST=127.0.0.1\nPGPORT=%s\nPGUSER=postgres\n' "$PG_PORT"
+  fi
+  if wants kafka; then printf 'KAFKA_BROKERS=127.0.0.1:%s\n' "$KAFKA_PORT"; fi
+} >"$STACK_DIR/env"
 log "ready: $(tr '\n' ' ' <"$STACK_DIR/env")"

@@ -129,9 +129,11 @@ export function createWorker(cfg: Config, log: Logger): Worker {
     try {
       await pool.query('select 1');
       dbHealthy = true;
+      metrics.databaseUp.set(1);
     } catch (err) {
       if (dbHealthy) log.warn({ err: errorMessage(err) }, 'database unreachable');
       dbHealthy = false;
+      metrics.databaseUp.set(0);
     }
   };
 

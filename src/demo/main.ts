@@ -5,6 +5,7 @@ import kafkajs, { type Admin } from 'kafkajs';
 import type { Expected } from '../feed/mix.js';
 import { type ProduceProgress, produceFeed, type Topics } from '../feed/produce.js';
 import { barLines, checkLines, checks, progressLines } from './display.js';
+import { type PrometheusServer, startPrometheus } from './prometheus.js';
 import { latestBars, readLanded } from './report.js';
 import { parseExposition, rowRates, type WorkerFigures, workerFigures } from './scrape.js';
 import { bringUpStack, recreateDatabase } from './stack.js';
@@ -12,8 +13,9 @@ import { portOrAny, startWorkerChild, type WorkerChild } from './worker.js';
 
 /**
  * `npm run demo`: the whole path on one machine. Stack up, a fresh database migrated, fresh topics,
- * the worker as a child process, a synthetic feed with live figures from the worker's /metrics,
- * then what landed beside what the feed predicts. Exit 0 only when they agree.
+ * the worker as a child process scraped by a local Prometheus (deploy/prometheus/'s config and
+ * rules), a synthetic feed with live figures from the worker's /metrics, then what landed beside
+ * what the feed predicts. Exit 0 only when they agree.
  */
 const root = resolve(import.meta.dirname, '../..');
 const DATABASE = process.env.DEMO_DATABASE ?? 'tick_ingest_demo';
@@ -50,6 +52,40 @@ async function prepareTopics(admin: Admin, runId: string): Promise<Topics & { dl
     `created ${Object.values(t).join(', ')}${old.length ? ` (deleted ${old.length} from earlier runs)` : ''}`,
   );
   return t;
+}
+
+/** Prometheus on 9090 when free, scraping the worker every second; the demo goes on without it. */
+async function startDemoPrometheus(workerPort: number): Promise<PrometheusServer | undefined> {
+  try {
+    execFileSync('bash', [resolve(root, 'scripts/ensure-tools.sh')], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    return await startPrometheus({
+      root,
+      targets: [`127.0.0.1:${workerPort}`],
+      intervalSeconds: 1,
+      port: (await portOrAny(9090)) || undefined,
+    });
+  } catch (err) {
+    say(
+      `Prometheus did not start (${err instanceof Error ? err.message : String(err)}); going on without it`,
+    );
+    return undefined;
+  }
+}
+
+/** What Prometheus scraped: the worker's rows written, summed over tables. */
+async function promRows(prometheus: PrometheusServer): Promise<number | undefined> {
+  const query = encodeURIComponent('sum(tick_ingest_rows_written_total{job="tick-ingest"})');
+  try {
+    const body = (await (await fetch(`${prometheus.url}/api/v1/query?query=${query}`)).json()) as {
+      data?: { result?: Array<{ value: [number, string] }> };
+    };
+    const value = body.data?.result?.[0]?.value[1];
+    return value === undefined ? undefined : Number(value);
+  } catch {
+    return undefined;
+  }
 }
 
 async function scrape(port: number): Promise<WorkerFigures | undefined> {
@@ -114,6 +150,7 @@ async function main(): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   let worker: WorkerChild | undefined;
+  let prometheus: PrometheusServer | undefined;
   try {
     const topics = await prepareTopics(admin, runId);
 
@@ -138,6 +175,11 @@ async function main(): Promise<number> {
     const port = await worker.started;
     const metricsUrl = `http://127.0.0.1:${port}/metrics`;
     say(`worker started: ${metricsUrl} (log: ${logFile})`);
+    prometheus = await startDemoPrometheus(port);
+    if (prometheus)
+      say(
+        `Prometheus: ${prometheus.url} scrapes it with deploy/prometheus/ (open ${prometheus.url}/graph or /alerts while the demo runs)`,
+      );
 
     step(
       `5/6 feed: ${MESSAGES.toLocaleString('en-US')} messages (ticks, books, callbacks of every type, 1% invalid)`,
@@ -193,6 +235,9 @@ async function main(): Promise<number> {
       clearInterval(ticker);
     }
     await refresh(true);
+    // One more scrape interval, so Prometheus holds the final counters too.
+    await sleep(1500);
+    const scraped = prometheus ? await promRows(prometheus) : undefined;
 
     step('6/6 stop the worker (SIGTERM) and read back what landed');
     worker.child.kill('SIGTERM');
@@ -204,6 +249,7 @@ async function main(): Promise<number> {
     const ok = result.every((c) => c.expected === c.landed);
     say(`
 worker /metrics was served at ${metricsUrl} while it ran (Prometheus text; see docs/operations.md)
+${prometheus ? `Prometheus at ${prometheus.url} scraped it: ${scraped?.toLocaleString('en-US') ?? 'no'} rows written (sum of tick_ingest_rows_written_total)` : 'Prometheus did not run'}
 explore: psql ${databaseUrl}
          dead letters: topic ${topics.dlq} on ${stack.kafkaBrokers}
 ${ok ? 'demo OK' : 'demo FAILED: what landed differs from what the feed predicts'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -211,6 +257,7 @@ ${ok ? 'demo OK' : 'demo FAILED: what landed differs from what the feed predicts
   } finally {
     if (worker && worker.child.exitCode === null && worker.child.signalCode === null)
       worker.child.kill('SIGTERM');
+    await prometheus?.stop();
     await admin.disconnect();
   }
 }

@@ -124,6 +124,11 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    databaseUp: new Gauge({
+      name: 'tick_ingest_database_up',
+      help: '1 while the database answers the health probe (every 5 s), 0 while it does not, with or without traffic',
+      registers: [registry],
+    }),
     partitionsOwned: new Gauge({
       name: 'tick_ingest_partitions_owned',
       help: 'Partitions this replica holds a claim on',

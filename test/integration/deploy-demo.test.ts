@@ -56,6 +56,14 @@ describe('the demo', () => {
       expect(rows).toHaveLength(6);
       for (const row of rows) expect(row).toMatch(/ ok$/);
       expect(r.out).toMatch(/worker \/metrics was served at http:\/\/127\.0\.0\.1:\d+\/metrics/);
+      // The demo's Prometheus scraped the worker's final counters: as many rows as the tables hold.
+      const landedRows = rows
+        .filter((l) => l.startsWith('data_capture.'))
+        .reduce(
+          (n, l) => n + Number(/ ([\d,]+) +[\d,]+ +ok$/.exec(l)?.[1]?.replaceAll(',', '') ?? Number.NaN),
+          0,
+        );
+      expect(r.out).toContain(`scraped it: ${landedRows.toLocaleString('en-US')} rows written`);
       expect(r.out).toContain('worker exited: 0');
     }
     const db = new URL(stack().databaseUrl);

@@ -40,6 +40,7 @@ describe('Prometheus files pass promtool', () => {
     expect(names).toEqual([
       'TickIngestWorkerDown',
       'TickIngestNoWorker',
+      'TickIngestDatabaseUnreachable',
       'TickIngestConsumerLagGrowing',
       'TickIngestNoRowsWritten',
       'TickIngestDeadLetterRate',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
+import { quietIdleRequestQueues } from '../../src/consumers/kafka-client.js';
 import { stack } from './stack.js';
 
 const suffix = () => `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -48,6 +49,7 @@ export async function freshDatabase(prefix = 't'): Promise<FreshDatabase> {
 }
 
 export function testKafka(clientId = 'tick-ingest-test'): Kafka {
+  quietIdleRequestQueues();
   return new Kafka({ clientId, brokers: stack().kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
 }
 

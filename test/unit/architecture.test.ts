@@ -45,7 +45,8 @@ const RULES: { from: RegExp; mayNotImport: RegExp; why: string }[] = [
   },
   {
     from: /^bars\//,
-    mayNotImport: /^(consumers\/|writers\/|transform\/(?!zone-offset|civil|decimal)|pipeline\.ts|compose\.ts)/,
+    mayNotImport:
+      /^(consumers\/|writers\/|transform\/(?!zone-offset|civil|decimal)|pipeline\.ts|compose\.ts)/,
     why: 'the bar step sees records, the database and pure time and decimal maths only',
   },
   { from: /^records\.ts$/, mayNotImport: /./, why: 'the shared records depend on nothing' },
