@@ -22,14 +22,17 @@ import { PgProxy } from './tcp-proxy.js';
 
 /**
  * Stop replicas at random points of a drain, one after another: each is stopped (kill -9 or a
- * graceful SIGTERM) once the table reaches a random row count (5-85 % of the rows the feed must
- * leave) and made a commit of its own, so every stop lands mid-drain, between or inside flushes;
- * a last replica drains the rest. Checks that every stop landed before the drain ended.
+ * graceful SIGTERM) once the table reaches a random row count and made a commit of its own, so
+ * every stop lands mid-drain, between or inside flushes; a last replica drains the rest. Checks
+ * that every stop landed before the drain ended. The row counts are 5-85 % of the rows the feed
+ * must leave for a kill, 5-60 % for a graceful stop, which first commits what it has read (up to
+ * MAX_PENDING_FLUSHES + 1 batches, about 15k rows here).
  */
 async function stopsMidDrain(ctx: ScenarioContext, stops: number, how: 'kill -9' | 'SIGTERM'): Promise<void> {
   const random = rng(ctx.seed);
   const rows = ctx.validCount;
-  const targets = Array.from({ length: stops }, () => Math.floor((0.05 + random() * 0.8) * rows));
+  const span = how === 'kill -9' ? 0.8 : 0.55;
+  const targets = Array.from({ length: stops }, () => Math.floor((0.05 + random() * span) * rows));
   targets.sort((a, b) => a - b);
   await ctx.send(0, ctx.scenario.count, 5_000, 0).done;
   const at: number[] = [];
