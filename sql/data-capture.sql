@@ -51,3 +51,9 @@ commit;
 begin;
 \ir data_capture/013_market_ticks_trade_id.sql
 commit;
+begin;
+\ir data_capture/014_ohlcv_volume_sum.sql
+commit;
+begin;
+\ir data_capture/016_trade_numbers.sql
+commit;

@@ -32,6 +32,18 @@ program
   .action(async () => (await import('./schema/commands.js')).retentionCommand());
 
 program
+  .command('gaps')
+  .description(
+    'list the holes in the feed (data_capture.feed_gaps): the trade-number ranges to request from ProfitDLL history',
+  )
+  .option('--symbol <symbol>', 'only this symbol')
+  .option('--day <YYYY-MM-DD>', 'only this trading day (exchange time)')
+  .option('--open', 'only holes still open')
+  .action(async (flags: { symbol?: string; day?: string; open?: boolean }) =>
+    (await import('./trades/command.js')).gapsCommand(flags),
+  );
+
+program
   .command('produce')
   .description(
     'send a synthetic ProfitDLL feed (ticks, books, callbacks, some invalid) to the TOPIC_* topics',
@@ -40,6 +52,16 @@ program
   .option('--rate <msgs/s>', 'pace the feed; without --count run until SIGINT')
   .option('--invalid <fraction>', 'share of invalid messages, 0..1', '0.01')
   .option('--mix <ticks,book,callbacks>', 'relative weights of the three topics', '70,20,10')
+  .option(
+    '--replay <fraction>',
+    'share of messages that re-send the last 1-3 trades (duplicates), 0..1',
+    '0.002',
+  )
+  .option(
+    '--skip <fraction>',
+    'share of trades after which 1-3 trade numbers are left out (holes), 0..1',
+    '0.001',
+  )
   .option('--span <seconds>', 'with --count only: spread message times over the last N seconds', '600')
   .option('--seed <n>', 'seed of the generator', '7')
   .option('--quiet', 'no progress lines')

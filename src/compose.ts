@@ -14,6 +14,7 @@ import { startHttpServer } from './observability/http.js';
 import type { Logger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { type ClaimStore, Pipeline } from './pipeline.js';
+import { countOpenGaps, forgetTrades, recordTrades } from './trades/index.js';
 import type { TopicKind } from './transform/decode-batch.js';
 import { DecodeThread } from './transform/decode-thread.js';
 import { CopySink, type RejectedRow } from './writers/copy-sink.js';
@@ -63,8 +64,8 @@ export function createWorker(cfg: Config, log: Logger): Worker {
   const owner = `${hostname()}:${process.pid}`;
   const claims: ClaimStore = {
     claim: (topic, partition, fetchedFrom, watermarks) =>
-      withClient(pool, (client) =>
-        claimPartition(client, {
+      withClient(pool, async (client) => {
+        const claim = await claimPartition(client, {
           groupId: cfg.KAFKA_GROUP_ID,
           topic,
           partition,
@@ -72,8 +73,11 @@ export function createWorker(cfg: Config, log: Logger): Worker {
           owner,
           watermarks,
           policy: cfg.OFFSET_OUT_OF_RANGE,
-        }),
-      ),
+        });
+        // The open holes live in the database: a replica taking over a partition reports them too.
+        metrics.feedGapsOpen.set(await countOpenGaps(client));
+        return claim;
+      }),
   };
   let reportFatal: (err: unknown) => void = () => undefined;
   const fatal = new Promise<unknown>((resolve) => {
@@ -100,6 +104,10 @@ export function createWorker(cfg: Config, log: Logger): Worker {
         groupId: cfg.KAFKA_GROUP_ID,
         deadLetter: (rows) => deadLetters.send(rows.map(rejectedToDeadLetter)),
         ...(cfg.BARS_ENABLED ? { bars: barStep(cfg.EXCHANGE_TIME_ZONE, metrics, log) } : {}),
+        trades: {
+          record: (client, ticks) => recordTrades(client, ticks, cfg.EXCHANGE_TIME_ZONE),
+          forget: (client, ticks, rows) => forgetTrades(client, ticks, rows, cfg.EXCHANGE_TIME_ZONE),
+        },
         deadlineMs: cfg.FLUSH_DEADLINE_MS,
       }),
       deadLetters,

@@ -72,12 +72,4 @@ export const emptyTickColumns = (): TickColumns => ({
   tradeIds: [],
 });
 
-/** For the bars: the time span a batch's ticks cover, per symbol and minute. */
-export interface TouchedSpan {
-  symbol: string;
-  exchange: string;
-  fromUs: number;
-  toUs: number;
-}
-
 export const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;

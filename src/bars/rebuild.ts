@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { withClient } from '../db.js';
 import { splitByLocalDay } from './local-days.js';
-import { recomputeBars, type UpsertCounts } from './recompute.js';
+import { recomputeBars } from './recompute.js';
 import { TIMEFRAMES } from './timeframes.js';
+import { type UpsertCounts, zeroCounts } from './write-bars.js';
 
 export interface RebuildRange {
   /** ISO instants; ticks with from <= tick_time <= to select the buckets to rebuild. */
@@ -13,7 +14,7 @@ export interface RebuildRange {
 
 /** Each symbol's tick extent within the range, in epoch microseconds (exact: extract() is numeric). */
 const EXTENTS_SQL = `
-select symbol, min(exchange) as exchange,
+select symbol,
        (extract(epoch from min(tick_time)) * 1000000)::bigint::text as from_us,
        (extract(epoch from max(tick_time)) * 1000000)::bigint::text as to_us
   from data_capture.market_ticks
@@ -34,19 +35,16 @@ export async function rebuildBars(
   timeZone: string,
   onProgress: (symbol: string, day: string, counts: UpsertCounts) => void = () => undefined,
 ): Promise<UpsertCounts> {
-  const total = Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
-  const { rows } = await pool.query<{ symbol: string; exchange: string; from_us: string; to_us: string }>(
-    EXTENTS_SQL,
-    [range.from ?? null, range.to ?? null, range.symbol ?? null],
-  );
+  const total = zeroCounts();
+  const { rows } = await pool.query<{ symbol: string; from_us: string; to_us: string }>(EXTENTS_SQL, [
+    range.from ?? null,
+    range.to ?? null,
+    range.symbol ?? null,
+  ]);
   await withClient(pool, async (client) => {
     for (const r of rows) {
       for (const [fromUs, toUs] of splitByLocalDay(Number(r.from_us), Number(r.to_us), timeZone)) {
-        const counts = await recomputeBars(
-          client,
-          [{ symbol: r.symbol, exchange: r.exchange, fromUs, toUs }],
-          timeZone,
-        );
+        const counts = await recomputeBars(client, [{ symbol: r.symbol, fromUs, toUs }], timeZone);
         for (const tf of TIMEFRAMES) total[tf.name] += counts[tf.name];
         onProgress(r.symbol, new Date(fromUs / 1000).toISOString(), counts);
       }

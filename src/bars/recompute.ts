@@ -1,25 +1,31 @@
 import type pg from 'pg';
-import type { TouchedSpan } from '../records.js';
-import { TIMEFRAMES, type Timeframe } from './timeframes.js';
+import { TIMEFRAMES } from './timeframes.js';
+import { BAR_COLUMNS, type UpsertCounts, usToIso, writeBars } from './write-bars.js';
 
-/** Advisory-lock namespace of the bar builder (the two-int form cannot collide with bigint locks). */
-const LOCK_NAMESPACE = 'tick-ingest bars';
+/** A symbol's ticks from `fromUs` to `toUs` (inclusive, µs since the epoch): every bucket they touch is recomputed. */
+export interface BarSpan {
+  symbol: string;
+  fromUs: number;
+  toUs: number;
+}
 
-/**
- * One timeframe's bars for the buckets the spans touch, recomputed and upserted in one statement.
- * Bucket bounds come from time_bucket in the exchange zone (the one rule, also used to group);
- * range_agg merges the touched buckets per symbol so no source row is read twice. The constant
- * outer bounds ($5, $6) let TimescaleDB exclude chunks at plan time; the lateral join keeps the
- * reads on the (symbol, time) indexes. An unchanged bar is not rewritten, so replays write nothing.
- */
-/** The spans ($1 symbols, $2 from_us, $3 to_us, epoch µs) as timestamptz ranges: shared by the recompute and the merge. */
-export const SPANS_CTE = `spans as (
+/** The spans ($1 symbols, $2 from_us, $3 to_us, epoch µs) as timestamptz ranges. */
+const SPANS_CTE = `spans as (
   select s.symbol,
          timestamptz 'epoch' + s.from_us * interval '1 microsecond' as from_t,
          timestamptz 'epoch' + s.to_us * interval '1 microsecond' as to_t
     from unnest($1::text[], $2::bigint[], $3::bigint[]) as s(symbol, from_us, to_us)
 )`;
 
+/**
+ * One timeframe's bars for the buckets the spans touch, recomputed and upserted in one statement.
+ * Bucket bounds come from time_bucket in the exchange zone (the one rule, also used to group);
+ * range_agg merges the touched buckets per symbol so no source row is read twice. The constant
+ * outer bounds ($5, $6) let TimescaleDB exclude chunks at plan time; the lateral join keeps the
+ * reads on the (symbol, time) indexes. `computed` yields volume_sum (the exact Σ volume); volume
+ * is that rounded once to the column's 2 decimals, vwap the exact turnover over it. An unchanged
+ * bar is not rewritten, so replays write nothing.
+ */
 function upsertSql(computed: string): string {
   return `
 with ${SPANS_CTE}, touched as (
@@ -30,23 +36,22 @@ with ${SPANS_CTE}, touched as (
     from spans
    group by symbol
 ), computed as (${computed})
-insert into data_capture.ohlcv_bars as b
-       (bar_time, symbol, timeframe, exchange, open, high, low, close, volume, trade_count, vwap, turnover,
-        open_time, open_tick_id, close_time, close_tick_id)
-select bar_time, symbol, $8, exchange, open, high, low, close, volume, trade_count, turnover / nullif(volume, 0), turnover,
-       open_time, open_tick_id, close_time, close_tick_id
+insert into data_capture.ohlcv_bars as b (${BAR_COLUMNS})
+select bar_time, symbol, $8, exchange, open, high, low, close, round(volume_sum, 2), volume_sum,
+       trade_count, turnover / nullif(volume_sum, 0), turnover, open_time, open_tick_id, close_time, close_tick_id
   from computed
  order by bar_time, symbol
     on conflict (bar_time, symbol, timeframe) do update
    set exchange = excluded.exchange, open = excluded.open, high = excluded.high, low = excluded.low,
-       close = excluded.close, volume = excluded.volume, trade_count = excluded.trade_count,
-       vwap = excluded.vwap, turnover = excluded.turnover, open_time = excluded.open_time,
-       open_tick_id = excluded.open_tick_id, close_time = excluded.close_time, close_tick_id = excluded.close_tick_id
- where (b.exchange, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap, b.turnover,
+       close = excluded.close, volume = excluded.volume, volume_sum = excluded.volume_sum,
+       trade_count = excluded.trade_count, vwap = excluded.vwap, turnover = excluded.turnover,
+       open_time = excluded.open_time, open_tick_id = excluded.open_tick_id,
+       close_time = excluded.close_time, close_tick_id = excluded.close_tick_id
+ where (b.exchange, b.open, b.high, b.low, b.close, b.volume, b.volume_sum, b.trade_count, b.vwap, b.turnover,
         b.open_time, b.open_tick_id, b.close_time, b.close_tick_id)
        is distinct from
        (excluded.exchange, excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume,
-        excluded.trade_count, excluded.vwap, excluded.turnover,
+        excluded.volume_sum, excluded.trade_count, excluded.vwap, excluded.turnover,
         excluded.open_time, excluded.open_tick_id, excluded.close_time, excluded.close_tick_id)`;
 }
 
@@ -59,7 +64,7 @@ const FROM_TICKS = upsertSql(`
          max(t.price) as high,
          min(t.price) as low,
          last(t.price, row(t.tick_time, t.id)) as close,
-         sum(t.volume) as volume,
+         sum(t.volume) as volume_sum,
          count(*) as trade_count,
          sum(t.price * t.volume) as turnover,
          min(t.tick_time) as open_time,
@@ -76,9 +81,9 @@ const FROM_TICKS = upsertSql(`
 /**
  * Coarser bars from the 1m bars just written (same transaction, later statement, so they are
  * visible): 1m buckets nest in every coarser bucket of the same zone, so open = open of the
- * earliest 1m bar, close = close of the latest, high/low/volume/trade_count and the exact
- * turnover combine exactly, so vwap = turnover / volume equals the tick-level value
- * (see docs/bars.md for the measurement behind this choice).
+ * earliest 1m bar, close = close of the latest, high/low/trade_count and the exact volume_sum and
+ * turnover combine exactly, so volume and vwap equal the tick-level values (docs/bars.md). A 1m bar
+ * older than migration 014 whose ticks are gone has no volume_sum: its rounded volume stands in.
  */
 const FROM_1M_BARS = upsertSql(`
   select m.symbol,
@@ -88,7 +93,7 @@ const FROM_1M_BARS = upsertSql(`
          max(m.high) as high,
          min(m.low) as low,
          last(m.close, m.bar_time) as close,
-         sum(m.volume) as volume,
+         sum(coalesce(m.volume_sum, m.volume)) as volume_sum,
          sum(m.trade_count) as trade_count,
          sum(m.turnover) as turnover,
          min(m.open_time) as open_time,
@@ -103,93 +108,49 @@ const FROM_1M_BARS = upsertSql(`
             and o.bar_time >= $5::timestamptz and o.bar_time < $6::timestamptz) m
    group by 1, 2`);
 
-/** One lock per symbol, taken in key order (the subquery's sort is kept) so builders cannot deadlock. */
-const LOCK_SQL = `
-select pg_advisory_xact_lock(hashtext($1), k)
-  from (select distinct hashtext(s) as k from unnest($2::text[]) as s order by k) as keys`;
-
 /** Slack of the outer bounds for buckets that a DST change can stretch (a local day lasts 23-25 hours). */
 const slackUs = (widthUs: number) => (widthUs >= 14_400_000_000 ? 3_600_000_000 : 0);
 
-export type UpsertCounts = Record<Timeframe, number>;
-
 /**
- * Recompute every timeframe's bars touched by `spans`, in one transaction on `client`.
+ * Recompute every timeframe's bars touched by `spans` from market_ticks, in one transaction on
+ * `client` (what `tick-ingest bars` runs).
  *
  * Concurrency: the transaction first takes a transaction-scoped advisory lock per symbol (in key
- * order, so two builders cannot deadlock), and only then runs the upserts. Under READ COMMITTED each
+ * order, so two writers cannot deadlock), and only then runs the upserts. Under READ COMMITTED each
  * upsert reads a snapshot taken after the lock was granted, i.e. after every earlier writer of
  * the same symbol's bars committed: whoever writes a symbol's bars last has seen every committed tick.
  */
 export async function recomputeBars(
   client: pg.ClientBase,
-  spans: readonly TouchedSpan[],
+  spans: readonly BarSpan[],
   timeZone: string,
 ): Promise<UpsertCounts> {
   await client.query('begin isolation level read committed');
   try {
-    const counts = await recomputeBarsInTransaction(client, spans, timeZone);
+    const counts = await writeBars(
+      client,
+      spans.map((s) => s.symbol),
+      async (counts) => {
+        const params = [spans.map((s) => s.symbol), spans.map((s) => s.fromUs), spans.map((s) => s.toUs)];
+        const minFrom = spans.reduce((m, s) => Math.min(m, s.fromUs), Number.POSITIVE_INFINITY);
+        const maxTo = spans.reduce((m, s) => Math.max(m, s.toUs), Number.NEGATIVE_INFINITY);
+        for (const tf of TIMEFRAMES) {
+          const r = await client.query(tf.name === '1m' ? FROM_TICKS : FROM_1M_BARS, [
+            ...params,
+            tf.interval,
+            usToIso(minFrom - tf.widthUs - slackUs(tf.widthUs)),
+            usToIso(maxTo + tf.widthUs + slackUs(tf.widthUs) + 1000),
+            timeZone,
+            tf.name,
+          ]);
+          counts[tf.name] = r.rowCount ?? 0;
+        }
+      },
+    );
     await client.query('commit');
     return counts;
   } catch (err) {
     await client.query('rollback').catch(() => undefined);
     throw err;
   }
-}
-
-/** The same inside the caller's transaction (the flush's, when it had to isolate rejected rows). */
-export function recomputeBarsInTransaction(
-  client: pg.ClientBase,
-  spans: readonly TouchedSpan[],
-  timeZone: string,
-): Promise<UpsertCounts> {
-  return writeBars(client, spans, async ({ params, minFrom, maxTo }, counts) => {
-    for (const tf of TIMEFRAMES) {
-      const r = await client.query(tf.name === '1m' ? FROM_TICKS : FROM_1M_BARS, [
-        ...params,
-        tf.interval,
-        usToIso(minFrom - tf.widthUs - slackUs(tf.widthUs)),
-        usToIso(maxTo + tf.widthUs + slackUs(tf.widthUs) + 1000),
-        timeZone,
-        tf.name,
-      ]);
-      counts[tf.name] = r.rowCount ?? 0;
-    }
-  });
-}
-
-/** The spans as SPANS_CTE's $1..$3, with their overall extent in epoch µs (for chunk-excluding bounds). */
-export function spanParams(spans: readonly TouchedSpan[]) {
-  let minFrom = Number.POSITIVE_INFINITY;
-  let maxTo = Number.NEGATIVE_INFINITY;
-  for (const s of spans) {
-    if (s.fromUs < minFrom) minFrom = s.fromUs;
-    if (s.toUs > maxTo) maxTo = s.toUs;
-  }
-  const params = [spans.map((s) => s.symbol), spans.map((s) => s.fromUs), spans.map((s) => s.toUs)];
-  return { params, minFrom, maxTo };
-}
-
-export type SpanParams = ReturnType<typeof spanParams>;
-
-/**
- * How every bar writer (merge and recompute alike) starts: nothing to do without spans, else lock
- * the spans' symbols until the transaction ends, so two writers of a symbol never overwrite each
- * other, then write with the spans' query parameters, filling in the upserts per timeframe.
- */
-export async function writeBars(
-  client: pg.ClientBase,
-  spans: readonly TouchedSpan[],
-  write: (p: SpanParams, counts: UpsertCounts) => Promise<void>,
-): Promise<UpsertCounts> {
-  const counts = Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
-  if (spans.length === 0) return counts;
-  await client.query(LOCK_SQL, [LOCK_NAMESPACE, [...new Set(spans.map((s) => s.symbol))]]);
-  await write(spanParams(spans), counts);
-  return counts;
-}
-
-/** An ISO instant for a bound that needs no microsecond precision (it has slack). */
-export function usToIso(us: number): string {
-  return new Date(Math.floor(us / 1000)).toISOString();
 }

@@ -27,7 +27,7 @@ export function progressLines(v: ProgressView): string[] {
     feed,
     `rows/s  ${n(rowsPerS)}  (ticks ${n(r.market_ticks ?? 0)}  books ${n(r.order_book_snapshots ?? 0)}  callbacks ${n(r.profitdll_callbacks ?? 0)})`,
     `worker  rows ${n(rows)}  consumed ${n(w.consumed)}  lag ${n(w.lag)}  buffer ${n(w.bufferRows)}`,
-    `        DLQ ${n(w.deadLettered)}  bars upserted ${n(w.barsUpserted)}  rss ${n(w.residentBytes / 2 ** 20)} MiB`,
+    `        DLQ ${n(w.deadLettered)}  duplicates ${n(w.duplicateTrades)}  holes ${n(w.feedGapsOpen)}  bars ${n(w.barsUpserted)}  rss ${n(w.residentBytes / 2 ** 20)} MiB`,
   ];
 }
 
@@ -36,6 +36,10 @@ export interface Landed {
   bookSnapshots: number;
   callbacks: { PROCESSED: number; FAILED: number; SKIPPED: number };
   deadLetters: number;
+  /** From the worker's tick_ingest_duplicate_trades_total. */
+  duplicateTrades: number;
+  /** data_capture.feed_gaps rows still open. */
+  openHoles: number;
 }
 
 export interface Check {
@@ -55,6 +59,8 @@ export function checks(e: Expected, l: Landed): Check[] {
       landed: l.callbacks[s],
     })),
     { what: 'dead-letter topic', expected: e.deadLetters, landed: l.deadLetters },
+    { what: 'duplicate trades skipped (metric)', expected: e.duplicateTrades, landed: l.duplicateTrades },
+    { what: 'data_capture.feed_gaps open holes', expected: e.holes, landed: l.openHoles },
   ];
 }
 

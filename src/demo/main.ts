@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import kafkajs, { type Admin } from 'kafkajs';
+import { quietIdleRequestQueues } from '../consumers/kafka-client.js';
 import type { Expected } from '../feed/mix.js';
 import { type ProduceProgress, produceFeed, type Topics } from '../feed/produce.js';
 import { barLines, checkLines, checks, progressLines } from './display.js';
@@ -122,7 +123,8 @@ function landed(w: WorkerFigures | undefined, e: Expected): boolean {
     (r.market_ticks ?? 0) >= e.marketTicks &&
     (r.order_book_snapshots ?? 0) >= e.bookSnapshots &&
     (r.profitdll_callbacks ?? 0) >= callbacks &&
-    w.deadLettered >= e.deadLetters
+    w.deadLettered >= e.deadLetters &&
+    w.duplicateTrades >= e.duplicateTrades
   );
 }
 
@@ -142,6 +144,7 @@ async function main(): Promise<number> {
   say(migrated.toString().trim());
 
   step('3/6 topics');
+  quietIdleRequestQueues();
   const kafka = new kafkajs.Kafka({
     clientId: 'tick-ingest-demo',
     brokers: stack.kafkaBrokers.split(','),
@@ -182,7 +185,7 @@ async function main(): Promise<number> {
       );
 
     step(
-      `5/6 feed: ${MESSAGES.toLocaleString('en-US')} messages (ticks, books, callbacks of every type, 1% invalid)`,
+      `5/6 feed: ${MESSAGES.toLocaleString('en-US')} messages (ticks, books, callbacks of every type, 1% invalid, some trades replayed, some trade numbers skipped)`,
     );
     const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
     await producer.connect();
@@ -242,7 +245,10 @@ async function main(): Promise<number> {
     step('6/6 stop the worker (SIGTERM) and read back what landed');
     worker.child.kill('SIGTERM');
     say(`worker exited: ${await worker.exited}`);
-    const result = checks(expected, await readLanded(databaseUrl, admin, topics.dlq));
+    const result = checks(
+      expected,
+      await readLanded(databaseUrl, admin, topics.dlq, figures?.duplicateTrades ?? 0),
+    );
     for (const line of checkLines(result)) say(line);
     say(`\nlatest 1m bars (${TIME_ZONE}):`);
     for (const line of barLines(await latestBars(databaseUrl, BAR_SYMBOLS, 3, TIME_ZONE))) say(line);

@@ -2,14 +2,23 @@ import type { Admin } from 'kafkajs';
 import pg from 'pg';
 import type { BarRow, Landed } from './display.js';
 
-/** What landed: read back from the database and the dead-letter topic after the worker stopped. */
-export async function readLanded(databaseUrl: string, admin: Admin, dlqTopic: string): Promise<Landed> {
+/**
+ * What landed: read back from the database and the dead-letter topic after the worker stopped;
+ * the duplicates skipped are the worker's to count (its last /metrics scrape), as nothing stores them.
+ */
+export async function readLanded(
+  databaseUrl: string,
+  admin: Admin,
+  dlqTopic: string,
+  duplicateTrades: number,
+): Promise<Landed> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    const counts = await db.query<{ ticks: string; books: string }>(
+    const counts = await db.query<{ ticks: string; books: string; holes: string }>(
       `select (select count(*) from data_capture.market_ticks) as ticks,
-              (select count(*) from data_capture.order_book_snapshots) as books`,
+              (select count(*) from data_capture.order_book_snapshots) as books,
+              (select count(*) from data_capture.feed_gaps where filled_at is null) as holes`,
     );
     const statuses = await db.query<{ status: string; n: string }>(
       'select status, count(*) as n from data_capture.profitdll_callbacks group by status',
@@ -25,6 +34,8 @@ export async function readLanded(databaseUrl: string, admin: Admin, dlqTopic: st
         SKIPPED: byStatus.SKIPPED ?? 0,
       },
       deadLetters: offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0),
+      duplicateTrades,
+      openHoles: Number(counts.rows[0]?.holes),
     };
   } finally {
     await db.end();

@@ -47,6 +47,8 @@ export interface WorkerFigures {
   barsUpserted: number;
   bufferRows: number;
   residentBytes: number;
+  duplicateTrades: number;
+  feedGapsOpen: number;
 }
 
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
@@ -60,6 +62,8 @@ export function workerFigures(samples: Sample[]): WorkerFigures {
     barsUpserted: total(sumBy(samples, 'tick_ingest_bars_upserted_total')),
     bufferRows: total(sumBy(samples, 'tick_ingest_buffer_rows')),
     residentBytes: total(sumBy(samples, 'tick_ingest_process_resident_memory_bytes')),
+    duplicateTrades: total(sumBy(samples, 'tick_ingest_duplicate_trades_total')),
+    feedGapsOpen: total(sumBy(samples, 'tick_ingest_feed_gaps_open')),
   };
 }
 

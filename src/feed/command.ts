@@ -2,7 +2,7 @@ import kafkajs from 'kafkajs';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../config.js';
 import { kafkaConfig } from '../consumers/kafka-client.js';
-import type { Expected } from './mix.js';
+import { DEFAULT_REPLAY_FRACTION, DEFAULT_SKIP_FRACTION, type Expected } from './mix.js';
 import { type ProduceOptions, type ProduceProgress, produceFeed, type Topics } from './produce.js';
 
 /** The variables `produce` reads: Kafka connection and topic names only. */
@@ -25,6 +25,8 @@ const flags = z.object({
   count: z.coerce.number().int().positive().optional(),
   rate: positive.optional(),
   invalid: z.coerce.number().min(0).max(1).default(0.01),
+  replay: z.coerce.number().min(0).max(1).default(DEFAULT_REPLAY_FRACTION),
+  skip: z.coerce.number().min(0).max(1).default(DEFAULT_SKIP_FRACTION),
   mix: z
     .string()
     .default('70,20,10')
@@ -56,6 +58,8 @@ export function produceOptions(raw: ProduceFlags, nowUs: number): ProduceOptions
     ...(f.count !== undefined ? { count: f.count } : {}),
     ...(f.rate !== undefined ? { rate: f.rate } : {}),
     invalidFraction: f.invalid,
+    replayFraction: f.replay,
+    skipFraction: f.skip,
     weights: { ticks, book, callbacks },
     seed: f.seed,
     stepUs,
@@ -77,7 +81,8 @@ export function describeExpected(e: Expected): string {
     `expected: market_ticks +${e.marketTicks}, order_book_snapshots +${e.bookSnapshots},`,
     `profitdll_callbacks +${e.callbacks.PROCESSED + e.callbacks.FAILED + e.callbacks.SKIPPED}`,
     `(PROCESSED ${e.callbacks.PROCESSED}, FAILED ${e.callbacks.FAILED}, SKIPPED ${e.callbacks.SKIPPED}),`,
-    `dead letters +${e.deadLetters}`,
+    `dead letters +${e.deadLetters};`,
+    `duplicate trades ${e.duplicateTrades} (not stored), open holes in trade numbers +${e.holes}`,
   ].join(' ');
 }
 

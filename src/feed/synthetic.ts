@@ -98,14 +98,54 @@ export function isoLocal(us: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}.${micros}-03:00`;
 }
 
+const US_PER_DAY = 86_400_000_000;
+const SAO_PAULO_OFFSET_US = 3 * 3600 * 1_000_000;
+
+/**
+ * Trade numbers as B3 gives them: per instrument and trading day (São Paulo's, like isoLocal),
+ * consecutive from `start`, except where `skip` (asked before every number but a symbol-day's
+ * first) leaves some out: a hole in the feed. Share one instance between generators, or between
+ * successive calls, for one numbering.
+ */
+export class TradeNumbers {
+  private readonly last = new Map<string, number>();
+  /** Holes left so far (each skip after a symbol-day's first number). */
+  holes = 0;
+
+  constructor(
+    private readonly start = 1,
+    private readonly skip: () => number = () => 0,
+  ) {}
+
+  /** The next number of `symbol` on the trading day of `timeUs`. */
+  next(symbol: string, timeUs: number): number {
+    const key = `${symbol}\u0000${Math.floor((timeUs - SAO_PAULO_OFFSET_US) / US_PER_DAY)}`;
+    const prev = this.last.get(key);
+    let n = this.start;
+    if (prev !== undefined) {
+      const skipped = this.skip();
+      if (skipped > 0) this.holes++;
+      n = prev + 1 + skipped;
+    }
+    this.last.set(key, n);
+    return n;
+  }
+}
+
 export interface TickOptions {
   seed?: number;
   /** Epoch µs of the first tick. */
   startUs?: number;
   /** µs between consecutive ticks. */
   stepUs?: number;
-  /** First sequence number; the trade id (and volume, when unique volumes are asked for) derive from it. */
+  /** First sequence number: unique volumes derive from it, and trade numbers start after it. */
   firstSeq?: number;
+  /**
+   * Where the trade numbers come from; default: each symbol and day numbered from firstSeq + 1, so
+   * calls with disjoint firstSeq ranges never share a number. Pass one instance to successive calls
+   * to keep each symbol's numbers consecutive (no holes between calls).
+   */
+  trades?: TradeNumbers;
   /** Make each tick's volume its sequence number + 1, so tests can count duplicates in the table. */
   uniqueVolumes?: boolean;
 }
@@ -117,6 +157,7 @@ export function* tickMessages(count: number, opts: TickOptions = {}): Generator<
   const stepUs = opts.stepUs ?? 997;
   const first = opts.firstSeq ?? 0;
   const sides = ['BUY', 'SELL', 'NEUTRAL'] as const;
+  const trades = opts.trades ?? new TradeNumbers(first + 1);
   for (let i = 0; i < count; i++) {
     const seq = first + i;
     const ins = list[Math.floor(rand() * list.length)] as Instrument;
@@ -129,7 +170,7 @@ export function* tickMessages(count: number, opts: TickOptions = {}): Generator<
       volume,
       aggressor: sides[Math.floor(rand() * 3)],
       tickTime: isoLocal(startUs + i * stepUs),
-      tradeId: seq,
+      tradeId: trades.next(ins.symbol, startUs + i * stepUs),
     });
     yield { kind: 'ticks', key: ins.symbol, value };
   }

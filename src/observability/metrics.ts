@@ -129,6 +129,16 @@ export function createMetrics() {
       help: '1 while the database answers the health probe (every 5 s), 0 while it does not, with or without traffic',
       registers: [registry],
     }),
+    duplicateTrades: new Counter({
+      name: 'tick_ingest_duplicate_trades_total',
+      help: 'Ticks not stored because their trade (symbol, trading day, trade number) was already stored',
+      registers: [registry],
+    }),
+    feedGapsOpen: new Gauge({
+      name: 'tick_ingest_feed_gaps_open',
+      help: 'Open holes in the trade numbers (data_capture.feed_gaps with filled_at null), as last seen',
+      registers: [registry],
+    }),
     partitionsOwned: new Gauge({
       name: 'tick_ingest_partitions_owned',
       help: 'Partitions this replica holds a claim on',

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config.js';
+import { forgetOldTrades } from '../trades/retention.js';
 import { migrate } from './migrate.js';
 import { runRetention } from './retention.js';
 
@@ -13,7 +14,7 @@ export async function migrateCommand(env: NodeJS.ProcessEnv = process.env): Prom
   );
 }
 
-/** `tick-ingest retention`: one line per hypertable. */
+/** `tick-ingest retention`: one line per hypertable, one for the trade numbers. */
 export async function retentionCommand(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { DATABASE_URL } = loadConfig(env, ['DATABASE_URL']);
   for (const r of await runRetention(DATABASE_URL)) {
@@ -21,4 +22,8 @@ export async function retentionCommand(env: NodeJS.ProcessEnv = process.env): Pr
       `retention: ${r.hypertable} older than ${r.dropAfter}: dropped ${r.droppedChunks.length} chunks`,
     );
   }
+  const t = await forgetOldTrades(DATABASE_URL);
+  console.log(
+    `retention: trade numbers of trading days before ${t.before}: deleted ${t.sequences} trade_sequences, ${t.gaps} feed_gaps`,
+  );
 }

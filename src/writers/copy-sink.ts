@@ -12,7 +12,7 @@ import { advanceOffsets } from './offset-store.js';
 // Tick ids are taken from the identity's sequence before the COPY, so the worker knows each stored
 // tick's id: the bars' open and close are keyed by (tick_time, id) without reading the ticks back.
 const TICK_ID_SEQUENCE = 'data_capture.market_ticks_id_seq';
-const RESERVE_IDS_SQL = `select string_agg(nextval($1::regclass)::text, ',') as ids from generate_series(1, $2)`;
+const RESERVE_IDS_SQL = `select string_agg(nextval($1::regclass)::text, ',' order by g) as ids from generate_series(1, $2::int) as g`;
 
 const COPY_SQL: Record<TableName, string> = {
   market_ticks: `copy data_capture.market_ticks (id, ${TICK_COLUMNS.join(', ')}) from stdin`,
@@ -42,6 +42,21 @@ export interface WriteResult {
   rejected: RejectedRow[];
   /** Bars inserted or changed per timeframe (empty without a bar step). */
   barsByTimeframe: Record<string, number>;
+  /** Ticks not stored because their trade was stored already (or earlier in the batch). */
+  duplicateTrades: number;
+  /** Open holes in the trade numbers as this transaction leaves them, when it changed any. */
+  openGaps: number | undefined;
+}
+
+/** The trade numbers (src/trades), with the exchange zone bound: run in the flush before the COPY. */
+export interface TradeNumbers {
+  /** Which tick rows to store (false: a trade stored already), recording the kept numbers and holes. */
+  record(
+    client: pg.ClientBase,
+    ticks: TickColumns,
+  ): Promise<{ keep: boolean[]; duplicates: number; openGaps: number | undefined }>;
+  /** Kept trades the database then refused (dead-lettered) become holes again, in the same transaction. */
+  forget(client: pg.ClientBase, ticks: TickColumns, rows: readonly number[]): Promise<number>;
 }
 
 /**
@@ -60,13 +75,15 @@ export interface SinkOptions {
   deadLetter: (rows: RejectedRow[]) => Promise<void>;
   /** The bars, or nothing. */
   bars?: TickStep;
+  /** Trade numbers: never store a trade twice, report holes; or nothing. */
+  trades?: TradeNumbers;
   /** A flush transaction running longer has its connection dropped (a silent network) and is retried. */
   deadlineMs: number;
 }
 
-/** What the pipeline needs of a sink. */
+/** What the pipeline needs of a sink: the batch stored (and counted) in one transaction, or an error. */
 export interface Sink {
-  write(batch: FlushBatch): Promise<WriteResult>;
+  write(batch: FlushBatch): Promise<unknown>;
 }
 
 /**
@@ -101,6 +118,8 @@ export class CopySink implements Sink {
     }
     for (const [timeframe, n] of Object.entries(result.barsByTimeframe))
       if (n > 0) this.metrics.barsUpserted.inc({ timeframe }, n);
+    if (result.duplicateTrades > 0) this.metrics.duplicateTrades.inc(result.duplicateTrades);
+    if (result.openGaps !== undefined) this.metrics.feedGapsOpen.set(result.openGaps);
     this.metrics.batchRows.observe(batch.rows);
     return result;
   }
@@ -111,19 +130,19 @@ export class CopySink implements Sink {
         await client.query('begin');
         try {
           await advanceOffsets(client, this.opts.groupId, [...batch.offsets.values()]);
-          const ids = await reserveTickIds(client, batch.tables.market_ticks.lines.length);
+          const trades = await this.keepNewTrades(client, batch);
+          const { ticks } = trades;
+          const ids = await reserveTickIds(client, trades.lines.length);
           const rejected: RejectedRow[] = [];
           const rowsByTable = {} as Record<TableName, number>;
           const bytesByTable = {} as Record<TableName, number>;
           let rejectedTicks: Set<number> | undefined;
           for (const table of TABLES) {
-            const { sources, bytes } = batch.tables[table];
-            const lines =
-              table === 'market_ticks'
-                ? withIds(ids, batch.tables.market_ticks.lines)
-                : batch.tables[table].lines;
+            const isTicks = table === 'market_ticks';
+            const sources = isTicks ? trades.sources : batch.tables[table].sources;
+            const lines = isTicks ? withIds(ids, trades.lines) : batch.tables[table].lines;
             rowsByTable[table] = lines.length;
-            bytesByTable[table] = bytes;
+            bytesByTable[table] = isTicks ? trades.bytes : batch.tables[table].bytes;
             if (lines.length === 0) continue;
             if (!isolate) {
               await this.copy(client, table, lines);
@@ -133,12 +152,21 @@ export class CopySink implements Sink {
             await this.copyBisecting(client, table, lines, 0, refused);
             for (const [i, why] of refused) rejected.push({ table, source: sources[i] as SourceRef, ...why });
             rowsByTable[table] -= refused.size;
-            if (table === 'market_ticks') rejectedTicks = new Set(refused.keys());
+            if (isTicks) rejectedTicks = new Set(refused.keys());
           }
-          const barsByTimeframe = await this.bars(client, batch.ticks, ids, rejectedTicks);
+          if (rejectedTicks && rejectedTicks.size > 0 && this.opts.trades)
+            await this.opts.trades.forget(client, ticks, [...rejectedTicks]);
+          const barsByTimeframe = await this.bars(client, ticks, ids, rejectedTicks);
           if (rejected.length > 0) await this.opts.deadLetter(rejected);
           await client.query('commit');
-          return { rowsByTable, bytesByTable, rejected, barsByTimeframe };
+          return {
+            rowsByTable,
+            bytesByTable,
+            rejected,
+            barsByTimeframe,
+            duplicateTrades: trades.duplicates,
+            openGaps: trades.openGaps,
+          };
         } catch (err) {
           // The first error is the one that matters; a failing rollback only says the connection is gone.
           await client.query('rollback').catch(() => undefined);
@@ -146,6 +174,35 @@ export class CopySink implements Sink {
         }
       }),
     );
+  }
+
+  /** The tick rows to COPY: all of them, or with trade numbers, those whose trade is not stored yet. */
+  private async keepNewTrades(client: pg.ClientBase, batch: FlushBatch) {
+    const { lines, sources, bytes } = batch.tables.market_ticks;
+    const all = {
+      lines,
+      sources,
+      bytes,
+      ticks: batch.ticks,
+      duplicates: 0,
+      openGaps: undefined as number | undefined,
+    };
+    if (!this.opts.trades || lines.length === 0) return all;
+    const r = await this.opts.trades.record(client, batch.ticks);
+    const keep: number[] = [];
+    r.keep.forEach((k, i) => {
+      if (k) keep.push(i);
+    });
+    if (keep.length === lines.length) return { ...all, openGaps: r.openGaps };
+    const kept = keep.map((i) => lines[i] as string);
+    return {
+      lines: kept,
+      sources: keep.map((i) => sources[i] as SourceRef),
+      bytes: kept.reduce((n, l) => n + l.length, 0),
+      ticks: pickTicks(batch.ticks, keep),
+      duplicates: r.duplicates,
+      openGaps: r.openGaps,
+    };
   }
 
   /** The bar step over the ticks this transaction stored (rejected ones left out). */

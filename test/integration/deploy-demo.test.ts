@@ -52,13 +52,15 @@ describe('the demo', () => {
       const r = await runDemo();
       expect(r.code, r.out).toBe(0);
       expect(r.out).toContain('demo OK');
-      const rows = r.out.split('\n').filter((l) => /^(data_capture\.|dead-letter topic)/.test(l));
-      expect(rows).toHaveLength(6);
+      const rows = r.out
+        .split('\n')
+        .filter((l) => /^(data_capture\.|dead-letter topic|duplicate trades)/.test(l));
+      expect(rows).toHaveLength(8);
       for (const row of rows) expect(row).toMatch(/ ok$/);
       expect(r.out).toMatch(/worker \/metrics was served at http:\/\/127\.0\.0\.1:\d+\/metrics/);
       // The demo's Prometheus scraped the worker's final counters: as many rows as the tables hold.
       const landedRows = rows
-        .filter((l) => l.startsWith('data_capture.'))
+        .filter((l) => l.startsWith('data_capture.') && !l.startsWith('data_capture.feed_gaps'))
         .reduce(
           (n, l) => n + Number(/ ([\d,]+) +[\d,]+ +ok$/.exec(l)?.[1]?.replaceAll(',', '') ?? Number.NaN),
           0,

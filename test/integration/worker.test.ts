@@ -2,8 +2,10 @@ import { execFileSync } from 'node:child_process';
 import type { Kafka, Producer } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TIMEFRAMES } from '../../src/bars/index.js';
 import { bookValue, isoLocal, tickMessages } from '../../src/feed/synthetic.js';
 import { migrate } from '../../src/schema/index.js';
+import { MISMATCHES_SQL, SP } from '../support/bars.js';
 import { type FreshDatabase, freshDatabase, freshTopic, testKafka } from '../support/fresh.js';
 import { stack } from '../support/stack.js';
 import { startWorker, waitFor } from '../support/worker.js';
@@ -156,6 +158,14 @@ describe('tick-ingest run against the real stack', () => {
       callbacks: await freshTopic(`${prefix}.callbacks`, 2),
       dlq: await freshTopic(`${prefix}.dlq`, 1),
     };
+  }
+
+  /** Every bar timeframe equal to a recomputation from the ticks in the database, every column. */
+  async function expectBarsEqualTicks(): Promise<void> {
+    for (const tf of TIMEFRAMES) {
+      const { rows } = await client.query(MISMATCHES_SQL, [tf.interval, tf.name, SP]);
+      expect(rows, `timeframe ${tf.name}`).toEqual([]);
+    }
   }
 
   /** The worker's settings: test-sized batches, or (`shipped`) the defaults operators get. */
@@ -335,7 +345,12 @@ describe('tick-ingest run against the real stack', () => {
     const group = `g.${t.ticks}`;
     const total = 30_000;
     const feed = [
-      ...tickMessages(total, { uniqueVolumes: true, startUs: Date.now() * 1000 - 3_600_000_000 }),
+      // Trade numbers above the earlier feeds' of today, which share this database.
+      ...tickMessages(total, {
+        uniqueVolumes: true,
+        startUs: Date.now() * 1000 - 3_600_000_000,
+        firstSeq: 100_000,
+      }),
     ];
     for (let i = 0; i < feed.length; i += 5_000) {
       await producer.send({
@@ -378,12 +393,17 @@ describe('tick-ingest run against the real stack', () => {
       `select count(*) n from (select volume from data_capture.market_ticks where tick_time < now() - interval '50 minutes' group by volume having count(*) > 1) d`,
     );
     expect(dupes).toBe(0);
+    // Each tick merged into the bars exactly once, across the kills.
+    await expectBarsEqualTicks();
   });
 
   it('two replicas with the shipped defaults (FLUSH_ROWS, MAX_PENDING_FLUSHES, ...) split the partitions and write each row once', async () => {
     const t = await topics('pair');
     const group = `g.${t.ticks}`;
-    await client.query('truncate data_capture.market_ticks');
+    // The trade numbers go with the ticks: this feed numbers its trades from 1 again.
+    await client.query(
+      'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.trade_sequences, data_capture.feed_gaps',
+    );
     // Enough for full default-sized batches (FLUSH_ROWS 10,000) and the one-pending-flush backpressure.
     const total = 60_000;
     const feed = [...tickMessages(total, { uniqueVolumes: true, seed: 7 })];
@@ -412,12 +432,16 @@ describe('tick-ingest run against the real stack', () => {
       `select count(distinct owner) n from data_capture.ingest_offsets where group_id = '${group}' and topic = '${t.ticks}'`,
     );
     expect(owners).toBe(2);
+    await expectBarsEqualTicks();
   });
 
   it('rows the database rejects inside a COPY batch are isolated and dead-lettered; the rest lands', async () => {
     const t = await topics('poison');
     const group = `g.${t.ticks}`;
-    await client.query('truncate data_capture.market_ticks');
+    // The trade numbers go with the ticks: this feed numbers its trades from 1 again.
+    await client.query(
+      'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.trade_sequences, data_capture.feed_gaps',
+    );
     await client.query(
       'alter table data_capture.market_ticks add constraint poison_volume check (volume <> 777)',
     );
@@ -448,6 +472,8 @@ describe('tick-ingest run against the real stack', () => {
       ).toBe(0);
       expect(dead.map((d) => d.headers['x-error-code'])).toEqual(Array(poisoned.size).fill('db_23514'));
       expect(dead.map((d) => d.value).sort()).toEqual([...poisoned].map((i) => messages[i]?.value).sort());
+      // The bars hold the committed ticks only: every timeframe equals a recomputation from them.
+      await expectBarsEqualTicks();
     } finally {
       await client.query('alter table data_capture.market_ticks drop constraint poison_volume');
     }

@@ -16,7 +16,7 @@ describe('parseExposition', () => {
 });
 
 describe('workerFigures from the worker’s real registry', () => {
-  it('reads rows per table, lag, dead letters, bars, buffer and memory', async () => {
+  it('reads rows per table, lag, dead letters, bars, buffer, memory, duplicates and holes', async () => {
     const m = createMetrics();
     m.rowsWritten.inc({ table: 'market_ticks' }, 1000);
     m.rowsWritten.inc({ table: 'order_book_snapshots' }, 200);
@@ -27,6 +27,8 @@ describe('workerFigures from the worker’s real registry', () => {
     m.deadLettered.inc({ topic: 'market.book', reason: 'invalid_book' }, 4);
     m.barsUpserted.inc({ timeframe: '1m' }, 12);
     m.bufferRows.set(77);
+    m.duplicateTrades.inc(5);
+    m.feedGapsOpen.set(3);
     const f = workerFigures(parseExposition(await m.registry.metrics()));
     expect(f).toMatchObject({
       rowsByTable: { market_ticks: 1000, order_book_snapshots: 200 },
@@ -35,6 +37,8 @@ describe('workerFigures from the worker’s real registry', () => {
       deadLettered: 7,
       barsUpserted: 12,
       bufferRows: 77,
+      duplicateTrades: 5,
+      feedGapsOpen: 3,
     });
     expect(f.residentBytes).toBeGreaterThan(0);
   });
@@ -58,6 +62,8 @@ describe('sumBy and rowRates', () => {
       deadLettered: 0,
       barsUpserted: 0,
       bufferRows: 0,
+      duplicateTrades: 0,
+      feedGapsOpen: 0,
       residentBytes: 0,
     });
     expect(rowRates(fig(before), fig(after), seconds)).toEqual(want);

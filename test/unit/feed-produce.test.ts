@@ -59,6 +59,8 @@ describe('produceOptions', () => {
       want: { count: 20, rate: 500, invalidFraction: 0.5 },
     },
     { flags: { count: '5', mix: '1,0,3' }, want: { weights: { ticks: 1, book: 0, callbacks: 3 } } },
+    { flags: { count: '5' }, want: { replayFraction: 0.002, skipFraction: 0.001 } },
+    { flags: { count: '5', replay: '0', skip: '0.5' }, want: { replayFraction: 0, skipFraction: 0.5 } },
   ])('$flags', ({ flags, want }) => {
     expect(produceOptions(flags, NOW)).toMatchObject(want);
   });
@@ -78,6 +80,8 @@ describe('produceOptions', () => {
     [{ count: '1', mix: '1,2' }, '--mix'],
     [{ count: '1', mix: '0,0,0' }, '--mix'],
     [{ count: '1', span: '0' }, '--span'],
+    [{ count: '1', replay: '2' }, '--replay'],
+    [{ count: '1', skip: '-1' }, '--skip'],
   ])('refuses %j, naming %s', (flags, variable) => {
     expect(() => produceOptions(flags, NOW)).toThrow(ConfigError);
     try {

@@ -9,7 +9,7 @@ import { emptyTickColumns, type PartitionOffset, type SourceBatch } from '../../
 import type { DecodedBatch } from '../../src/transform/decode-batch.js';
 import type { Decoder } from '../../src/transform/decode-thread.js';
 import type { FlushBatch } from '../../src/writers/batch.js';
-import type { Sink, WriteResult } from '../../src/writers/copy-sink.js';
+import type { Sink } from '../../src/writers/copy-sink.js';
 
 /**
  * The pipeline's decisions with fake ports and no servers, as Kafka Connect tests its WorkerSinkTask:
@@ -73,17 +73,11 @@ function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: nu
   const script = [...(opts.script ?? [])];
   const writes: { lines: string[]; offsets: PartitionOffset[] }[] = [];
   const sink: Sink = {
-    write: async (batch: FlushBatch): Promise<WriteResult> => {
+    write: async (batch: FlushBatch) => {
       writes.push({ lines: [...batch.tables.market_ticks.lines], offsets: [...batch.offsets.values()] });
       const step = script.shift() ?? 'ok';
       if (step instanceof Error) throw step;
       if (typeof step === 'function') await step();
-      return {
-        rowsByTable: { market_ticks: batch.rows, order_book_snapshots: 0, profitdll_callbacks: 0 },
-        bytesByTable: { market_ticks: batch.bytes, order_book_snapshots: 0, profitdll_callbacks: 0 },
-        rejected: [],
-        barsByTimeframe: {},
-      };
     },
   };
   const letters: DeadLetter[] = [];

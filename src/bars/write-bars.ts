@@ -1,0 +1,45 @@
+/**
+ * What every bar writer (the flush's merge, the recompute of `tick-ingest bars`) shares: the
+ * per-symbol locks it takes first, the columns it writes, and its counts.
+ */
+import type pg from 'pg';
+import { TIMEFRAMES, type Timeframe } from './timeframes.js';
+
+/** Advisory-lock namespace of the bar writers (the two-int form cannot collide with bigint locks). */
+const LOCK_NAMESPACE = 'tick-ingest bars';
+
+/** One lock per symbol, taken in key order (the subquery's sort is kept) so writers cannot deadlock. */
+const LOCK_SQL = `
+select pg_advisory_xact_lock(hashtext($1), k)
+  from (select distinct hashtext(s) as k from unnest($2::text[]) as s order by k) as keys`;
+
+/** The columns of data_capture.ohlcv_bars a bar writer inserts, in this order. */
+export const BAR_COLUMNS = `bar_time, symbol, timeframe, exchange, open, high, low, close, volume, volume_sum,
+        trade_count, vwap, turnover, open_time, open_tick_id, close_time, close_tick_id`;
+
+export type UpsertCounts = Record<Timeframe, number>;
+
+export const zeroCounts = (): UpsertCounts =>
+  Object.fromEntries(TIMEFRAMES.map((t) => [t.name, 0])) as UpsertCounts;
+
+/**
+ * How every bar writer starts: nothing to do without symbols, else lock them until the
+ * transaction ends, so two writers of a symbol never overwrite each other (docs/bars.md, Locks),
+ * then write, filling in the upserts per timeframe.
+ */
+export async function writeBars(
+  client: pg.ClientBase,
+  symbols: readonly string[],
+  write: (counts: UpsertCounts) => Promise<void>,
+): Promise<UpsertCounts> {
+  const counts = zeroCounts();
+  if (symbols.length === 0) return counts;
+  await client.query(LOCK_SQL, [LOCK_NAMESPACE, [...new Set(symbols)]]);
+  await write(counts);
+  return counts;
+}
+
+/** An ISO instant for a bound that needs no microsecond precision (it has slack). */
+export function usToIso(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString();
+}

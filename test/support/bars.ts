@@ -1,0 +1,122 @@
+/**
+ * What the bar tests share: ticks made up the way a feed delivers them, the columns a flush
+ * hands the bar step, and the reference the bars are held against (a recomputation from
+ * market_ticks written differently from the builder's SQL).
+ */
+import type { TickColumns } from '../../src/records.js';
+import { formatUtcMicros } from '../../src/transform/civil.js';
+import { tickLine } from '../../src/transform/copy-format.js';
+import { fromScaled } from '../../src/transform/decimal.js';
+import type { TickRow } from '../../src/transform/types.js';
+
+export const SP = 'America/Sao_Paulo';
+
+/** The COPY a flush runs: ticks with the ids it reserved from the sequence. */
+export const COPY_TICKS_SQL =
+  'copy data_capture.market_ticks (id, symbol, exchange, price, volume, aggressor, tick_time, source, trade_id) from stdin';
+export const RESERVE_IDS_SQL = `select nextval('data_capture.market_ticks_id_seq')::text as id
+  from generate_series(1, $1::int) as g order by g`;
+
+/** COPY text of `rows` with their ids, as the sink writes them. */
+export const copyText = (rows: readonly TickRow[], ids: readonly string[]) =>
+  rows.map((r, i) => `${ids[i]}\t${tickLine(r)}`).join('');
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+export function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface Series {
+  symbol: string;
+  startUs: number;
+  stepUs: number;
+  /** Ticks sharing each tick_time. */
+  tiesOf?: number;
+  /** Crypto-like: prices with 8 decimals and volumes below 0.1 (sub-cent lots); else B3-like. */
+  fractional?: boolean;
+}
+
+/** Ticks g in [from, to) of the series: one tick_time every `stepUs`, `tiesOf` ticks each. */
+export function seriesTicks(s: Series, from: number, to: number, rand: () => number): TickRow[] {
+  const rows: TickRow[] = [];
+  for (let g = from; g < to; g++) {
+    const us = s.startUs + Math.floor(g / (s.tiesOf ?? 1)) * s.stepUs + 17;
+    rows.push(tick(s.symbol, scaledPrice(s, rand), scaledVolume(s, rand), us));
+  }
+  return rows;
+}
+
+const scaledPrice = (s: Series, rand: () => number) =>
+  s.fractional
+    ? 3_000_000_000_000n + BigInt(Math.floor(rand() * 4_000_000_000_000))
+    : 2_000_000_000n + BigInt(Math.floor(rand() * 500)) * 1_000_000n;
+const scaledVolume = (s: Series, rand: () => number) =>
+  s.fractional
+    ? BigInt(1 + Math.floor(rand() * 9_999_999))
+    : BigInt(1 + Math.floor(rand() * 500)) * 100_000_000n;
+
+/** One tick; price and volume as integers scaled by 10^8. */
+export function tick(symbol: string, price: bigint, volume: bigint, us: number, exchange = 'B3'): TickRow {
+  return {
+    symbol,
+    exchange,
+    price: fromScaled(price),
+    volume: fromScaled(volume),
+    aggressor: 'BUY',
+    tickTime: formatUtcMicros(us),
+    tickTimeUs: us,
+    source: 'ProfitDLL',
+    tradeId: null,
+  };
+}
+
+/** The columns the sink hands the bar step for these (committed) rows. */
+export function columnsOf(rows: readonly TickRow[]): TickColumns {
+  return {
+    symbols: rows.map((r) => r.symbol),
+    exchanges: rows.map((r) => r.exchange),
+    prices: rows.map((r) => r.price),
+    volumes: rows.map((r) => r.volume),
+    timesUs: rows.map((r) => r.tickTimeUs),
+    tradeIds: rows.map((r) => r.tradeId),
+  };
+}
+
+/**
+ * The reference: a timeframe's bars recomputed straight from market_ticks (array_agg ordered by
+ * tick_time, id; plain sums), every column of ohlcv_bars but the surrogate id and created_at.
+ * Rows: each mismatch with ohlcv_bars ($1 width, $2 timeframe, $3 zone), including buckets with
+ * ticks but no bar and bars without ticks. Zero tolerance: volume is the exact sum rounded once.
+ */
+export const MISMATCHES_SQL = `
+with ref as (
+  select symbol, time_bucket($1::interval, tick_time, $3::text) as bar_time, min(exchange) as exchange,
+         (array_agg(price order by tick_time, id))[1] as open, max(price) as high, min(price) as low,
+         (array_agg(price order by tick_time desc, id desc))[1] as close,
+         round(sum(volume), 2) as volume, sum(volume) as volume_sum, count(*)::int as trade_count,
+         round(sum(price * volume) / nullif(sum(volume), 0), 8) as vwap, sum(price * volume) as turnover,
+         min(tick_time) as open_time, (array_agg(id order by tick_time, id))[1] as open_tick_id,
+         max(tick_time) as close_time, (array_agg(id order by tick_time desc, id desc))[1] as close_tick_id
+    from data_capture.market_ticks group by 1, 2
+), bars as (select * from data_capture.ohlcv_bars where timeframe = $2)
+select coalesce(r.symbol, b.symbol) as symbol, coalesce(r.bar_time, b.bar_time)::text as bar_time,
+       row(r.exchange, r.open, r.high, r.low, r.close, r.volume, r.volume_sum, r.trade_count, r.vwap, r.turnover,
+           r.open_time, r.open_tick_id, r.close_time, r.close_tick_id)::text as expected,
+       row(b.exchange, b.open, b.high, b.low, b.close, b.volume, b.volume_sum, b.trade_count, b.vwap, b.turnover,
+           b.open_time, b.open_tick_id, b.close_time, b.close_tick_id)::text as actual
+  from ref r full join bars b on b.symbol = r.symbol and b.bar_time = r.bar_time
+ where r.symbol is null or b.symbol is null
+    or (r.exchange, r.open, r.high, r.low, r.close, r.volume, r.volume_sum, r.trade_count, r.vwap, r.turnover,
+        r.open_time, r.open_tick_id, r.close_time, r.close_tick_id)
+       is distinct from
+       (b.exchange, b.open, b.high, b.low, b.close, b.volume, b.volume_sum, b.trade_count, b.vwap, b.turnover,
+        b.open_time, b.open_tick_id, b.close_time, b.close_tick_id)
+ order by 1, 2
+ limit 5`;

@@ -1,0 +1,256 @@
+import { describe, expect, it } from 'vitest';
+import { compareIds, fixedScale, type PartialBars, partialBars, scaled8 } from '../../src/bars/partial.js';
+import type { TickColumns } from '../../src/records.js';
+
+/** µs since the epoch of 2024-03-04 at `hms` UTC plus `micros`. */
+const at = (hms: string, micros = 0) => Date.parse(`2024-03-04T${hms}Z`) * 1000 + micros;
+
+type Tick = [symbol: string, exchange: string, price: string, volume: string, timeUs: number, id: string];
+
+function columns(rows: readonly Tick[]): { ticks: TickColumns; ids: string[] } {
+  return {
+    ticks: {
+      symbols: rows.map((r) => r[0]),
+      exchanges: rows.map((r) => r[1]),
+      prices: rows.map((r) => r[2]),
+      volumes: rows.map((r) => r[3]),
+      timesUs: rows.map((r) => r[4]),
+      tradeIds: rows.map(() => null),
+    },
+    ids: rows.map((r) => r[5]),
+  };
+}
+
+/** The partial bars row by row, for readable expectations. */
+function rowsOf(p: PartialBars) {
+  return p.symbols.map((symbol, r) => ({
+    key: `${symbol} ${p.exchanges[r]} ${new Date((p.minutesUs[r] as number) / 1000).toISOString().slice(11, 16)}`,
+    ohlc: [p.opens[r], p.highs[r], p.lows[r], p.closes[r]],
+    volume: p.volumes[r],
+    turnover: p.turnovers[r],
+    trades: p.tradeCounts[r],
+    open: [p.openTimesUs[r], p.openTickIds[r]],
+    close: [p.closeTimesUs[r], p.closeTickIds[r]],
+  }));
+}
+
+describe('partialBars', () => {
+  it.each<[string, Tick[], ReturnType<typeof rowsOf>]>([
+    [
+      'one tick',
+      [['PETR4', 'B3', '30.12', '100', at('13:00:10', 5), '7']],
+      [
+        {
+          key: 'PETR4 B3 13:00',
+          ohlc: ['30.12', '30.12', '30.12', '30.12'],
+          volume: '100.00000000',
+          turnover: '3012.0000000000000000',
+          trades: 1,
+          open: [at('13:00:10', 5), '7'],
+          close: [at('13:00:10', 5), '7'],
+        },
+      ],
+    ],
+    [
+      'ties on tick_time: open and close by (tick_time, id), not by row order',
+      [
+        ['PETR4', 'B3', '30.5', '100', at('13:00:10'), '101'],
+        ['PETR4', 'B3', '30.1', '200', at('13:00:05'), '102'],
+        ['PETR4', 'B3', '30.9', '50', at('13:00:05'), '103'],
+        ['PETR4', 'B3', '30.3', '10', at('13:00:10'), '104'],
+      ],
+      [
+        {
+          key: 'PETR4 B3 13:00',
+          ohlc: ['30.1', '30.9', '30.1', '30.3'],
+          volume: '360.00000000',
+          turnover: '10918.0000000000000000',
+          trades: 4,
+          open: [at('13:00:05'), '102'],
+          close: [at('13:00:10'), '104'],
+        },
+      ],
+    ],
+    [
+      'ids compared as numbers: 99 before 100',
+      [
+        ['PETR4', 'B3', '30', '1', at('13:00:10'), '99'],
+        ['PETR4', 'B3', '31', '1', at('13:00:10'), '100'],
+      ],
+      [
+        {
+          key: 'PETR4 B3 13:00',
+          ohlc: ['30', '31', '30', '31'],
+          volume: '2.00000000',
+          turnover: '61.0000000000000000',
+          trades: 2,
+          open: [at('13:00:10'), '99'],
+          close: [at('13:00:10'), '100'],
+        },
+      ],
+    ],
+    [
+      'fractional volumes and prices with 8 decimals, summed exactly',
+      [
+        ['BTC', 'CRYPTO', '350000.12345678', '0.00000001', at('13:00:01'), '1'],
+        ['BTC', 'CRYPTO', '350000', '0.004', at('13:00:02'), '2'],
+        ['BTC', 'CRYPTO', '349999.99999999', '0.004', at('13:00:03'), '3'],
+        ['BTC', 'CRYPTO', '350001', '0.12345678', at('13:00:04'), '4'],
+      ],
+      [
+        {
+          key: 'BTC CRYPTO 13:00',
+          ohlc: ['350000.12345678', '350001', '349999.99999999', '350001'],
+          volume: '0.13145679',
+          turnover: '46009.9999567811945678',
+          trades: 4,
+          open: [at('13:00:01'), '1'],
+          close: [at('13:00:04'), '4'],
+        },
+      ],
+    ],
+    [
+      'the largest numeric(18,8) values: sums beyond 64 bits stay exact',
+      [
+        ['BIG3', 'B3', '9999999999.99999999', '9999999999.99999999', at('13:00:01'), '9223372036854775805'],
+        ['BIG3', 'B3', '9999999999.99999999', '9999999999.99999999', at('13:00:01'), '9223372036854775806'],
+        ['BIG3', 'B3', '9999999999.99999999', '9999999999.99999999', at('13:00:01'), '9223372036854775807'],
+      ],
+      [
+        {
+          key: 'BIG3 B3 13:00',
+          ohlc: ['9999999999.99999999', '9999999999.99999999', '9999999999.99999999', '9999999999.99999999'],
+          volume: '29999999999.99999997',
+          turnover: '299999999999999999400.0000000000000003',
+          trades: 3,
+          open: [at('13:00:01'), '9223372036854775805'],
+          close: [at('13:00:01'), '9223372036854775807'],
+        },
+      ],
+    ],
+    [
+      'several symbols, minutes, a late tick and a second exchange: one row each, in order of first occurrence',
+      [
+        ['PETR4', 'B3', '30', '100', at('13:00:59', 999_999), '1'],
+        ['VALE3', 'B3', '60', '10', at('13:00:30'), '2'],
+        ['PETR4', 'B3', '31', '100', at('13:01:00'), '3'],
+        ['PETR4', 'B3', '29', '5', at('10:15:00'), '4'],
+        ['VALE3', 'B3', '61', '20', at('13:00:31'), '5'],
+        ['PETR4', 'B3', '32', '1', at('13:00:00'), '6'],
+        ['PETR4', 'BVMF', '33', '2', at('13:00:20'), '7'],
+      ],
+      [
+        {
+          key: 'PETR4 B3 13:00',
+          ohlc: ['32', '32', '30', '30'],
+          volume: '101.00000000',
+          turnover: '3032.0000000000000000',
+          trades: 2,
+          open: [at('13:00:00'), '6'],
+          close: [at('13:00:59', 999_999), '1'],
+        },
+        {
+          key: 'VALE3 B3 13:00',
+          ohlc: ['60', '61', '60', '61'],
+          volume: '30.00000000',
+          turnover: '1820.0000000000000000',
+          trades: 2,
+          open: [at('13:00:30'), '2'],
+          close: [at('13:00:31'), '5'],
+        },
+        {
+          key: 'PETR4 B3 13:01',
+          ohlc: ['31', '31', '31', '31'],
+          volume: '100.00000000',
+          turnover: '3100.0000000000000000',
+          trades: 1,
+          open: [at('13:01:00'), '3'],
+          close: [at('13:01:00'), '3'],
+        },
+        {
+          key: 'PETR4 B3 10:15',
+          ohlc: ['29', '29', '29', '29'],
+          volume: '5.00000000',
+          turnover: '145.0000000000000000',
+          trades: 1,
+          open: [at('10:15:00'), '4'],
+          close: [at('10:15:00'), '4'],
+        },
+        {
+          key: 'PETR4 BVMF 13:00',
+          ohlc: ['33', '33', '33', '33'],
+          volume: '2.00000000',
+          turnover: '66.0000000000000000',
+          trades: 1,
+          open: [at('13:00:20'), '7'],
+          close: [at('13:00:20'), '7'],
+        },
+      ],
+    ],
+    [
+      'high and low compare decimals, not text: 9.5 < 10.25 < 100',
+      [
+        ['X', 'B3', '10.25', '1', at('13:00:01'), '1'],
+        ['X', 'B3', '9.5', '1', at('13:00:02'), '2'],
+        ['X', 'B3', '100', '1', at('13:00:03'), '3'],
+        ['X', 'B3', '10.3', '1', at('13:00:04'), '4'],
+      ],
+      [
+        {
+          key: 'X B3 13:00',
+          ohlc: ['10.25', '100', '9.5', '10.3'],
+          volume: '4.00000000',
+          turnover: '130.0500000000000000',
+          trades: 4,
+          open: [at('13:00:01'), '1'],
+          close: [at('13:00:04'), '4'],
+        },
+      ],
+    ],
+  ])('%s', (_name, rows, expected) => {
+    const { ticks, ids } = columns(rows);
+    expect(rowsOf(partialBars(ticks, ids))).toEqual(expected);
+  });
+
+  it('has no rows for no ticks, and refuses ids that do not match the ticks', () => {
+    expect(rowsOf(partialBars(columns([]).ticks, []))).toEqual([]);
+    const { ticks } = columns([['X', 'B3', '1', '1', at('13:00:00'), '1']]);
+    expect(() => partialBars(ticks, [])).toThrow(/1 ticks but 0 ids/);
+  });
+});
+
+describe('the exact arithmetic underneath', () => {
+  it.each([
+    ['0', 0n],
+    ['0.00000001', 1n],
+    ['30.12', 3_012_000_000n],
+    ['100', 10_000_000_000n],
+    ['90071992.547409', 9_007_199_254_740_900n],
+    ['90071993', 9_007_199_300_000_000n],
+    ['90071992.54740991', 9_007_199_254_740_991n],
+    ['90071992.54740992', 9_007_199_254_740_992n],
+    ['123456789.5', 12_345_678_950_000_000n],
+    ['9999999999.99999999', 999_999_999_999_999_999n],
+  ])('scaled8(%s) = %s', (text, scaled) => {
+    expect(scaled8(text)).toBe(scaled);
+  });
+
+  it.each([
+    [0n, 8, '0.00000000'],
+    [1n, 8, '0.00000001'],
+    [123_456_789n, 8, '1.23456789'],
+    [-15n, 2, '-0.15'],
+    [10n ** 36n + 3n, 16, '100000000000000000000.0000000000000003'],
+  ])('fixedScale(%s, %s) = %s', (scaled, scale, text) => {
+    expect(fixedScale(scaled, scale)).toBe(text);
+  });
+
+  it.each([
+    ['9', '10', -1],
+    ['100', '99', 1],
+    ['42', '42', 0],
+    ['123', '124', -1],
+  ])('compareIds(%s, %s) has the sign of %s', (a, b, sign) => {
+    expect(Math.sign(compareIds(a, b))).toBe(sign);
+  });
+});
