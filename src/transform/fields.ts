@@ -61,27 +61,36 @@ export function readTime(o: JsonObject, field: string, ctx: DecodeContext, fallb
     return reject('invalid_field', field, `${field} must be a timestamp string, got ${describe(v)}`);
   const us = parseTimestamp(v, ctx.timeZone);
   if (typeof us !== 'number') return reject('invalid_field', field, `${field} ${us.reason}: ${clip(v)}`);
-  // Before the Unix epoch is never a market time: ProfitDLL's zero date (30/12/1899) lands here.
-  if (us < 0) return reject('invalid_field', field, `${field} is before 1970: ${clip(v)}`);
-  if (ctx.recordTimeUs > 0) {
-    if (us > ctx.recordTimeUs + ctx.futureWindowUs) {
-      const ahead = Math.round((us - ctx.recordTimeUs) / 1e6);
-      return reject(
-        'invalid_field',
-        field,
-        `${field} is ${ahead} s after the message's Kafka timestamp (beyond the allowed window): ${clip(v)}`,
-      );
-    }
-    if (us < ctx.recordTimeUs - ctx.pastWindowUs) {
-      const behind = Math.round((ctx.recordTimeUs - us) / 86_400e6);
-      return reject(
-        'invalid_field',
-        field,
-        `${field} is ${behind} days before the message's Kafka timestamp (beyond the allowed window): ${clip(v)}`,
-      );
-    }
+  const misfit = timeMisfit(us, ctx);
+  if (misfit === 'before 1970') return reject('invalid_field', field, `${field} is before 1970: ${clip(v)}`);
+  if (misfit === 'future') {
+    const ahead = Math.round((us - ctx.recordTimeUs) / 1e6);
+    return reject(
+      'invalid_field',
+      field,
+      `${field} is ${ahead} s after the message's Kafka timestamp (beyond the allowed window): ${clip(v)}`,
+    );
+  }
+  if (misfit === 'past') {
+    const behind = Math.round((ctx.recordTimeUs - us) / 86_400e6);
+    return reject(
+      'invalid_field',
+      field,
+      `${field} is ${behind} days before the message's Kafka timestamp (beyond the allowed window): ${clip(v)}`,
+    );
   }
   return us;
+}
+
+/** Why a parsed time (µs) is not acceptable, or null when it is. */
+export function timeMisfit(us: number, ctx: DecodeContext): 'before 1970' | 'future' | 'past' | null {
+  // Before the Unix epoch is never a market time: ProfitDLL's zero date (30/12/1899) lands here.
+  if (us < 0) return 'before 1970';
+  if (ctx.recordTimeUs > 0) {
+    if (us > ctx.recordTimeUs + ctx.futureWindowUs) return 'future';
+    if (us < ctx.recordTimeUs - ctx.pastWindowUs) return 'past';
+  }
+  return null;
 }
 
 /** BUY / SELL / NEUTRAL, any letter case accepted and normalised to upper case. */

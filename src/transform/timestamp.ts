@@ -64,9 +64,30 @@ function wallSeconds(
   return daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 }
 
+// Timestamps arrive in time order: consecutive ones mostly differ in the fraction only. The last
+// accepted one is kept, and a timestamp equal to it around the fraction has its whole seconds.
+let lastText = '';
+let lastEnd = 0;
+let lastZone = '';
+let lastUtc = 0;
+
+/** Whether s and lastText agree on the 19 characters of date and time and on what follows the fraction. */
+function sameSecondAsLast(s: string, end: number, timeZone: string): boolean {
+  if (timeZone !== lastZone || s.length - end !== lastText.length - lastEnd) return false;
+  for (let k = 0; k < 19; k++) if (s.charCodeAt(k) !== lastText.charCodeAt(k)) return false;
+  for (let k = end, j = lastEnd; k < s.length; k++, j++)
+    if (s.charCodeAt(k) !== lastText.charCodeAt(j)) return false;
+  return true;
+}
+
 /** µs since the epoch of an ISO-8601 or ProfitDLL timestamp, or why it is not one. */
 export function parseTimestamp(s: string, timeZone: string): number | TimestampFailure {
   if (s.length < 19) return UNPARSEABLE;
+  const fracLen = fractionLength(s, 19);
+  if (fracLen < 0) return UNPARSEABLE;
+  const micros = fractionMicros(s, 20, fracLen);
+  const end = fracLen === 0 ? 19 : 20 + fracLen;
+  if (sameSecondAsLast(s, end, timeZone)) return lastUtc * 1e6 + micros;
   const profitDll = s.charCodeAt(2) === 47; // '/'
   let y: number;
   let mo: number;
@@ -89,10 +110,6 @@ export function parseTimestamp(s: string, timeZone: string): number | TimestampF
   const mi = digits(s, 14, 2);
   const sec = digits(s, 17, 2);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return UNPARSEABLE;
-  const fracLen = fractionLength(s, 19);
-  if (fracLen < 0) return UNPARSEABLE;
-  const micros = fractionMicros(s, 20, fracLen);
-  const end = fracLen === 0 ? 19 : 20 + fracLen;
 
   const wall = wallSeconds(y, mo, d, h, mi, sec);
   if (typeof wall !== 'number') return wall;
@@ -110,6 +127,10 @@ export function parseTimestamp(s: string, timeZone: string): number | TimestampF
     utc = wall - offset;
   }
   if (Math.abs(utc) > MAX_SECONDS) return OUT_OF_RANGE;
+  lastText = s;
+  lastEnd = end;
+  lastZone = timeZone;
+  lastUtc = utc;
   return utc * 1e6 + micros;
 }
 

@@ -28,6 +28,30 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp(text, SP)).toBe(expected);
   });
 
+  it('gives the same answers when consecutive timestamps share their second (the last one is cached)', () => {
+    const sequence: [string, string, number | null][] = [
+      ['2026-11-24T10:00:00.1-03:00', SP, us('2026-11-24T13:00:00Z', 100000)],
+      ['2026-11-24T10:00:00.999999999-03:00', SP, us('2026-11-24T13:00:00Z', 999999)],
+      ['2026-11-24T10:00:00-03:00', SP, us('2026-11-24T13:00:00Z')],
+      ['2026-11-24T10:00:00.5-03:30', SP, us('2026-11-24T13:30:00Z', 500000)],
+      ['2026-11-24T10:00:00.5Z', SP, us('2026-11-24T10:00:00Z', 500000)],
+      ['2026-11-24T10:00:00.5Zx', SP, null],
+      ['2026-11-24T10:00:00.Z', SP, null],
+      ['2026-11-24T10:00:00.1234567890Z', SP, null],
+      ['24/11/2026 10:00:00.250', SP, us('2026-11-24T13:00:00Z', 250000)],
+      ['24/11/2026 10:00:00.750', SP, us('2026-11-24T13:00:00Z', 750000)],
+      ['24/11/2026 10:00:00.750', 'UTC', us('2026-11-24T10:00:00Z', 750000)],
+      ['24/11/2026 10:00:00.750', SP, us('2026-11-24T13:00:00Z', 750000)],
+      ['24/11/2026 10:00:00.750Z', SP, null],
+      ['04/11/2018 00:30:00.000', SP, null],
+      ['04/11/2018 00:30:00.500', SP, null],
+    ];
+    for (const [text, zone, expected] of sequence) {
+      const got = parseTimestamp(text, zone);
+      expect({ text, got: typeof got === 'number' ? got : null }).toEqual({ text, got: expected });
+    }
+  });
+
   it.each([
     ['', 'not a timestamp'],
     ['2026-11-24', 'not a timestamp'],
