@@ -40,15 +40,24 @@ async function prepareTopics(admin: Admin, runId: string): Promise<Topics & { dl
     callbacks: `${prefix}${runId}.profitdll.callbacks`,
     dlq: `${prefix}${runId}.ingest.dlq`,
   };
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: t.ticks, numPartitions: 6 },
-      { topic: t.book, numPartitions: 3 },
-      { topic: t.callbacks, numPartitions: 3 },
-      { topic: t.dlq, numPartitions: 1 },
-    ],
-  });
+  // A busy broker can answer "does not host this topic-partition" while it elects the leaders: retry.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          { topic: t.ticks, numPartitions: 6 },
+          { topic: t.book, numPartitions: 3 },
+          { topic: t.callbacks, numPartitions: 3 },
+          { topic: t.dlq, numPartitions: 1 },
+        ],
+      });
+      break;
+    } catch (err) {
+      if (attempt >= 20 || !(err as { retriable?: boolean }).retriable) throw err;
+      await sleep(500);
+    }
+  }
   say(
     `created ${Object.values(t).join(', ')}${old.length ? ` (deleted ${old.length} from earlier runs)` : ''}`,
   );

@@ -95,6 +95,8 @@ describe('bars merged from the flush’s partial bars, on the real stack', () =>
     fresh = await freshDatabase('bars');
     await migrate(fresh.url);
     db = new pg.Pool({ connectionString: fresh.url, max: 4 });
+    // Dropping the database at the end terminates a backend pool.end() may still be closing.
+    db.on('error', () => undefined);
   });
 
   afterAll(async () => {

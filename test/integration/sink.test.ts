@@ -24,6 +24,8 @@ beforeAll(async () => {
   fresh = await freshDatabase('sink');
   await migrate(fresh.url);
   db = new pg.Pool({ connectionString: fresh.url, max: 4 });
+  // Dropping the database at the end terminates a backend pool.end() may still be closing.
+  db.on('error', () => undefined);
 });
 
 afterAll(async () => {
