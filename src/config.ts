@@ -164,7 +164,7 @@ export const ENV = {
   },
   TICK_INGEST_FAULT_DECODE_EXIT_AFTER: {
     schema: int(1, 1_000_000).optional(),
-    doc: 'FAULT INJECTION, for the fault suite only: the first decode thread exits after answering this many batches (unset = off)',
+    doc: 'FAULT INJECTION, for the fault suite only: the first decode thread exits when it receives a batch after answering this many (unset = off)',
   },
   SHUTDOWN_TIMEOUT_MS: {
     schema: int(1000, 600_000).default(15_000),

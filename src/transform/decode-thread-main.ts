@@ -9,6 +9,9 @@ if (!port) throw new Error('decode-thread-main runs as a worker thread');
 const { exitAfter } = (workerData ?? {}) as ThreadData;
 let answered = 0;
 port.on('message', (req: DecodeRequest) => {
+  // Fault injection for the fault suite only (TICK_INGEST_FAULT_DECODE_EXIT_AFTER): die holding a
+  // batch, mid-drain, so that batch fails and must be read again.
+  if (exitAfter !== undefined && answered >= exitAfter) process.exit(70);
   let res: DecodeResponse;
   try {
     const data = Buffer.from(req.data);
@@ -26,6 +29,5 @@ port.on('message', (req: DecodeRequest) => {
     res = { id: req.id, error: errorMessage(err) };
   }
   port.postMessage(res);
-  // Fault injection for the fault suite only (TICK_INGEST_FAULT_DECODE_EXIT_AFTER): die mid-drain.
-  if (exitAfter !== undefined && ++answered >= exitAfter) process.exit(70);
+  answered++;
 });

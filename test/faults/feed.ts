@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type { Kafka, Producer } from 'kafkajs';
-import { tickMessages } from '../../src/feed/synthetic.js';
+import { isoLocal, tickMessages } from '../../src/feed/synthetic.js';
 
 /**
  * The known feed: `count` ticks whose volume is their id (1..count), timestamped in the last hour so
@@ -10,6 +10,8 @@ import { tickMessages } from '../../src/feed/synthetic.js';
 export interface FeedMessage {
   key: string;
   value: string;
+  /** Kafka timestamp (ms since the epoch, as text); default: the producer's clock at send. */
+  timestamp?: string;
 }
 
 export function knownFeed(count: number, seed: number): FeedMessage[] {
@@ -18,6 +20,58 @@ export function knownFeed(count: number, seed: number): FeedMessage[] {
     key: m.key,
     value: m.value,
   }));
+}
+
+/** Which ids of `invalidMixFeed` are invalid: one in ten. */
+export const isInvalidInMix = (id: number) => id % 10 === 3;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * `knownFeed` with one message in ten made invalid, each kind judged on the message and its Kafka
+ * timestamp alone: ProfitDLL's zero date, a time 40 days before its Kafka timestamp (past
+ * PAST_WINDOW_MS), a time an hour after its Kafka timestamp (set 2 h back, so the wall clock would
+ * call the time valid: a verdict that read the clock would store it), a value cut short (not JSON),
+ * a negative price, 31 February. Every value keeps `"volume":<id>` so a dead letter names its id.
+ */
+export function invalidMixFeed(count: number, seed: number): FeedMessage[] {
+  const now = Date.now();
+  return knownFeed(count, seed).map((m, i) => {
+    const id = i + 1;
+    if (!isInvalidInMix(id)) return m;
+    const tick = JSON.parse(m.value) as Record<string, unknown>;
+    switch (Math.floor(id / 10) % 6) {
+      case 0:
+        return { ...m, value: JSON.stringify({ ...tick, tickTime: '30/12/1899 00:00:00.000' }) };
+      case 1:
+        return {
+          ...m,
+          value: JSON.stringify({ ...tick, tickTime: isoLocal((now - 40 * DAY_MS) * 1000) }),
+          timestamp: String(now),
+        };
+      case 2:
+        return { ...m, timestamp: String(now - 2 * 3_600_000) };
+      case 3:
+        return { ...m, value: `{"volume":${id},"symbol":"PETR4","price":` };
+      case 4:
+        return { ...m, value: JSON.stringify({ ...tick, price: '-1.00' }) };
+      default:
+        return { ...m, value: JSON.stringify({ ...tick, tickTime: '31/02/2026 10:00:00.000' }) };
+    }
+  });
+}
+
+/** Which ids of `oversizeFeed` are invalid: nine in ten. */
+export const isInvalidInOversize = (id: number) => id % 10 !== 0;
+
+/** `knownFeed` where nine messages in ten are invalid (negative price) and 16 KiB long. */
+export function oversizeFeed(count: number, seed: number): FeedMessage[] {
+  const pad = 'x'.repeat(16 << 10);
+  return knownFeed(count, seed).map((m, i) => {
+    if (!isInvalidInOversize(i + 1)) return m;
+    const tick = JSON.parse(m.value) as Record<string, unknown>;
+    return { ...m, value: JSON.stringify({ ...tick, price: '-1.00', note: pad }) };
+  });
 }
 
 /**
@@ -86,6 +140,18 @@ export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
   }
 }
 
+/** The id a feed message carries: its volume, also in a value that is not valid JSON (cut short). */
+export function feedId(value: string): number {
+  try {
+    const volume = (JSON.parse(value) as { volume?: unknown }).volume;
+    if (typeof volume === 'number') return volume;
+  } catch {
+    // Not JSON: the feed's broken messages still start with `{"volume":<id>,`.
+  }
+  const m = /"volume":(\d+)/.exec(value);
+  return m ? Number(m[1]) : -1;
+}
+
 export interface TopicRecord {
   /** The feed id in the value (its volume), or -1 when the value is not a feed tick. */
   id: number;
@@ -109,14 +175,8 @@ export function readTopic(brokers: string, topic: string): TopicRecord[] {
     .filter((line) => line.includes('\t'))
     .map((line) => {
       const [headers = '', value = ''] = line.split('\t');
-      let volume: unknown;
-      try {
-        volume = (JSON.parse(value) as { volume?: unknown }).volume;
-      } catch {
-        volume = undefined;
-      }
       return {
-        id: typeof volume === 'number' ? volume : -1,
+        id: feedId(value),
         errorCode: /(?:^|,)x-error-code=([^,]*)/.exec(headers)?.[1] ?? '',
       };
     });

@@ -1,6 +1,7 @@
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startWorker, type WorkerProcess } from '../support/worker.js';
+import { sumMetric } from './metrics-text.js';
 
 export const LOG_DIR = resolve(import.meta.dirname, 'logs');
 
@@ -78,33 +79,56 @@ export class Replica {
     }
   }
 
-  /** Sum of a metric's samples over all labels, or undefined when /metrics does not answer. */
+  /**
+   * Sum of a metric's samples over all labels, or undefined when /metrics does not answer. Throws
+   * when the worker does not expose the metric at all (see `sumMetric`).
+   */
   async metric(name: string): Promise<number | undefined> {
+    let text: string;
     try {
       const res = await fetch(`http://127.0.0.1:${this.port}/metrics`, {
         signal: AbortSignal.timeout(2_000),
       });
-      return sumMetric(await res.text(), name);
+      text = await res.text();
     } catch {
       return undefined;
     }
+    return sumMetric(text, name);
+  }
+
+  /** Freeze the process (SIGSTOP): its sockets stay open, it answers nothing, its session times out. */
+  freeze(): void {
+    this.proc.child.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.proc.child.kill('SIGCONT');
+  }
+
+  /** The JSON log lines written so far (stdout and stderr share the file; non-JSON lines are skipped). */
+  logLines(): Array<Record<string, unknown>> {
+    let text: string;
+    try {
+      text = readFileSync(this.logFile, 'utf8');
+    } catch {
+      return [];
+    }
+    const out: Array<Record<string, unknown>> = [];
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        out.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // A line cut short by a kill -9.
+      }
+    }
+    return out;
   }
 
   /** Resident set size in bytes, from the kernel. */
   rssBytes(): number | undefined {
     return rssFromStatus(this.pid);
   }
-}
-
-export function sumMetric(text: string, name: string): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    if (rest[0] !== ' ' && rest[0] !== '{') continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 function rssFromStatus(pid: number): number | undefined {

@@ -11,7 +11,17 @@ export function failures(r: ScenarioResult): string[] {
   return out;
 }
 
-const COLUMNS = ['name', 'sent', 'stored', 'dead_lettered', 'lost', 'duplicates', 'recovery_s'] as const;
+const COLUMNS = [
+  'name',
+  'sent',
+  'stored',
+  'dead_lettered',
+  'lost',
+  'duplicates',
+  'dead_letter_repeats',
+  'recovery_s',
+  'duration_s',
+] as const;
 
 /** The report as a fixed-width table, one row per scenario, failures listed under it. */
 export function formatTable(results: readonly ScenarioResult[]): string {

@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/faults/**/*.test.ts'],
     globalSetup: ['test/faults/global-setup.ts'],
-    testTimeout: 240_000,
+    testTimeout: 420_000,
     hookTimeout: 180_000,
     fileParallelism: false,
     reporters: ['verbose'],

@@ -168,8 +168,9 @@ describe('tick-ingest run against the real stack', () => {
     }
   }
 
-  // The worker runs as an operator runs it: a login user with only tick_ingest_writer's rights.
-  const workerEnv = (t: Topics, group: string) => ({
+  // The worker runs as an operator runs it: a login user with only tick_ingest_writer's rights;
+  // test-sized batches, or (`shipped`) the defaults operators get.
+  const workerEnv = (t: Topics, group: string, sizing: 'test' | 'shipped' = 'test') => ({
     DATABASE_URL: db.writerUrl,
     KAFKA_BROKERS: stack().kafkaBrokers,
     KAFKA_GROUP_ID: group,
@@ -177,8 +178,7 @@ describe('tick-ingest run against the real stack', () => {
     TOPIC_BOOK: t.book,
     TOPIC_CALLBACKS: t.callbacks,
     TOPIC_DLQ: t.dlq,
-    FLUSH_ROWS: '500',
-    FLUSH_INTERVAL_MS: '100',
+    ...(sizing === 'test' ? { FLUSH_ROWS: '500', FLUSH_INTERVAL_MS: '100' } : {}),
     KAFKA_SESSION_TIMEOUT_MS: '6000',
   });
 
@@ -366,13 +366,22 @@ describe('tick-ingest run against the real stack', () => {
       );
     const before = await count();
     const env = { ...workerEnv(t, group), FLUSH_ROWS: '1000' };
+    const atKill: number[] = [];
     for (let round = 0; round < 2; round++) {
       const w = startWorker(env);
       await w.started;
-      await waitFor('some rows', async () => (await count()) > before + (round + 1) * 3_000);
+      // Polled often: the kill must land while the drain is on, not after it ended.
+      const target = before + (round + 1) * 3_000;
+      const deadline = Date.now() + 60_000;
+      while ((await count()) <= target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       w.child.kill('SIGKILL');
       await w.exited;
+      atKill.push((await count()) - before);
     }
+    // Each kill landed mid-drain: after it, rows were past its target and short of the whole feed.
+    expect(atKill[0]).toBeGreaterThan(3_000);
+    expect(atKill[1]).toBeGreaterThan(6_000);
+    for (const n of atKill) expect(n).toBeLessThan(total);
     const last = startWorker(env);
     await last.started;
     await waitFor('all rows', async () => (await count()) >= before + total, 90_000);
@@ -389,22 +398,23 @@ describe('tick-ingest run against the real stack', () => {
     await expectBarsEqualTicks();
   });
 
-  it('two replicas in one group split the partitions and write each row once', async () => {
+  it('two replicas with the shipped defaults (FLUSH_ROWS, MAX_PENDING_FLUSHES, ...) split the partitions and write each row once', async () => {
     const t = await topics('pair');
     const group = `g.${t.ticks}`;
     // The trade numbers go with the ticks: this feed numbers its trades from 1 again.
     await client.query(
       'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.trade_sequences, data_capture.feed_gaps',
     );
-    const total = 12_000;
+    // Enough for full default-sized batches (FLUSH_ROWS 10,000) and the one-pending-flush backpressure.
+    const total = 60_000;
     const feed = [...tickMessages(total, { uniqueVolumes: true, seed: 7 })];
-    const a = startWorker(workerEnv(t, group));
-    const b = startWorker(workerEnv(t, group));
+    const a = startWorker(workerEnv(t, group, 'shipped'));
+    const b = startWorker(workerEnv(t, group, 'shipped'));
     await Promise.all([a.started, b.started]);
-    for (let i = 0; i < feed.length; i += 2_000) {
+    for (let i = 0; i < feed.length; i += 5_000) {
       await producer.send({
         topic: t.ticks,
-        messages: feed.slice(i, i + 2_000).map((m) => ({ key: m.key, value: m.value })),
+        messages: feed.slice(i, i + 5_000).map((m) => ({ key: m.key, value: m.value })),
       });
     }
     const count = () => countRows(client, 'select count(*) n from data_capture.market_ticks');

@@ -85,8 +85,12 @@ export function testKafka(clientId = 'tick-ingest-test'): Kafka {
   return new Kafka({ clientId, brokers: stack().kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
 }
 
-/** A new topic with a unique name, its leaders elected; returns its name. */
-export async function freshTopic(prefix: string, partitions = 3): Promise<string> {
+/** A new topic with a unique name (and topic configs, if given), its leaders elected; returns its name. */
+export async function freshTopic(
+  prefix: string,
+  partitions = 3,
+  config: Record<string, string> = {},
+): Promise<string> {
   const topic = `${prefix}.${suffix()}`;
   const admin = testKafka().admin();
   await admin.connect();
@@ -95,7 +99,11 @@ export async function freshTopic(prefix: string, partitions = 3): Promise<string
     // leaders are elected: retry until its metadata shows every partition with a leader.
     for (let attempt = 0; ; attempt++) {
       try {
-        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+        const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
+        await admin.createTopics({
+          topics: [{ topic, numPartitions: partitions, configEntries }],
+          waitForLeaders: true,
+        });
         const meta = await admin.fetchTopicMetadata({ topics: [topic] });
         const ready = meta.topics[0]?.partitions.filter((p) => p.leader >= 0).length === partitions;
         if (ready) return topic;
