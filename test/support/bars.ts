@@ -44,7 +44,8 @@ export interface Series {
   /**
    * Trade numbers, running opposite to arrival within each group of ties (the exchange's order
    * reversed, as a replay or a backfill can deliver it): on every tick ('reversed'), or on three
-   * fifths of them, the others without one ('mixed'). Else none.
+   * fifths of them, the others without one ('mixed'); a free number either side of each group's
+   * numbers (for trades a test adds later). Else none.
    */
   trades?: 'reversed' | 'mixed';
 }
@@ -58,7 +59,7 @@ export function seriesTicks(s: Series, from: number, to: number, rand: () => num
     const us = s.startUs + group * s.stepUs + 17;
     const row = tick(s.symbol, scaledPrice(s, rand), scaledVolume(s, rand), us);
     if (s.trades && (s.trades === 'reversed' || (g * 7) % 5 >= 2))
-      row.tradeId = String(1_000 + group * ties + (ties - 1 - (g % ties)));
+      row.tradeId = String(1_001 + group * (ties + 2) + (ties - 1 - (g % ties)));
     rows.push(row);
   }
   return rows;
