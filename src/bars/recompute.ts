@@ -59,8 +59,8 @@ select bar_time, symbol, $8, exchange, open, high, low, close, round(volume_sum,
 
 /**
  * 1m bars from the ticks, open and close by (tick_time, trade_id nulls last, id): within a
- * microsecond the exchange's trade numbers decide, the row id only where they are missing. The
- * key is built once per tick (k), not once per aggregate.
+ * microsecond the exchange's trade numbers decide, the row id only where they are missing (k,
+ * the null-free key of tickOrder).
  */
 const FROM_TICKS = upsertSql(`
   select t.symbol,
