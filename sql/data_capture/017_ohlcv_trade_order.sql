@@ -26,20 +26,19 @@ with oldest as (select min(tick_time) as t from data_capture.market_ticks),
    cross join lateral (values (true, x.open_time), (false, x.close_time)) as e(is_open, at)
    where x.bar_time >= (select t - interval '2 days' from oldest) and e.at >= (select t from oldest)
 ), picked as (
-  -- The key is (tick_time, trade_id nulls last, id) without nulls; tick_time is equal here.
+  -- tick_time is equal within an end, so the order is (trade_id nulls last, id): ASC puts nulls
+  -- last, DESC first, the exact reverse.
   select e.timeframe, e.symbol, e.bar_time,
-         count(*) filter (where e.is_open) > 0 as has_open,
-         first(m.price, m.k) filter (where e.is_open) as open,
-         first(m.id, m.k) filter (where e.is_open) as open_tick_id,
-         first(m.trade_id, m.k) filter (where e.is_open) as open_trade_id,
-         count(*) filter (where not e.is_open) > 0 as has_close,
-         last(m.price, m.k) filter (where not e.is_open) as close,
-         last(m.id, m.k) filter (where not e.is_open) as close_tick_id,
-         last(m.trade_id, m.k) filter (where not e.is_open) as close_trade_id
+         bool_or(e.is_open) as has_open,
+         (array_agg(m.price order by m.trade_id, m.id) filter (where e.is_open))[1] as open,
+         (array_agg(m.id order by m.trade_id, m.id) filter (where e.is_open))[1] as open_tick_id,
+         (array_agg(m.trade_id order by m.trade_id, m.id) filter (where e.is_open))[1] as open_trade_id,
+         bool_or(not e.is_open) as has_close,
+         (array_agg(m.price order by m.trade_id desc, m.id desc) filter (where not e.is_open))[1] as close,
+         (array_agg(m.id order by m.trade_id desc, m.id desc) filter (where not e.is_open))[1] as close_tick_id,
+         (array_agg(m.trade_id order by m.trade_id desc, m.id desc) filter (where not e.is_open))[1] as close_trade_id
     from ends e
-    join (select symbol, tick_time, price, id, trade_id, row(trade_id is null, coalesce(trade_id, 0), id) as k
-            from data_capture.market_ticks) m
-      on m.symbol = e.symbol and m.tick_time = e.at
+    join data_capture.market_ticks m on m.symbol = e.symbol and m.tick_time = e.at
    group by 1, 2, 3
 )
 update data_capture.ohlcv_bars b
