@@ -60,3 +60,6 @@ commit;
 begin;
 \ir data_capture/016_trade_numbers.sql
 commit;
+begin;
+\ir data_capture/017_ohlcv_trade_order.sql
+commit;

@@ -2,7 +2,8 @@
  * A flush's partial 1-minute bars, computed from its committed ticks in the worker, so the
  * database never reads the ticks back to build bars (docs/bars.md, "How a flush writes the bars").
  *
- * Exact like the SQL recompute: open/close are the first/last tick by (tick_time, id), high/low
+ * Exact like the SQL recompute: open/close are the first/last tick by (tick_time, trade_id nulls
+ * last, id) (the exchange's order within a microsecond where trade numbers exist), high/low
  * compare exact decimals, volume and turnover (Σ price·volume) are summed as integers scaled by
  * 10^8 and 10^16 (BigInt, never a float), and come out as decimal text with the scale PostgreSQL
  * gives sum(volume) and sum(price * volume) on numeric(18,8) columns (8 and 16 decimals), so a
@@ -39,8 +40,11 @@ export interface PartialBars {
   tradeCounts: number[];
   openTimesUs: number[];
   openTickIds: string[];
+  /** The open / close tick's trade number, null when it has none. */
+  openTradeIds: (string | null)[];
   closeTimesUs: number[];
   closeTickIds: string[];
+  closeTradeIds: (string | null)[];
 }
 
 interface Acc {
@@ -61,17 +65,35 @@ interface Acc {
   next: Acc | undefined;
 }
 
-/** Market_ticks ids are bigint decimal text without leading zeros: longer is larger, else compare digits. */
+/**
+ * Bigint decimal text without leading zeros (market_ticks ids, trade numbers, which may be
+ * negative) compared as numbers: the sign first, then the longer magnitude is larger, else digits.
+ */
 export function compareIds(a: string, b: string): number {
-  if (a.length !== b.length) return a.length - b.length;
-  return a < b ? -1 : a > b ? 1 : 0;
+  const negA = a.charCodeAt(0) === 45;
+  if (negA !== (b.charCodeAt(0) === 45)) return negA ? -1 : 1;
+  const magnitude = a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+  return negA && magnitude !== 0 ? -magnitude : magnitude;
 }
 
-/** (tick_time, id) of row i before that of row j: the order the bars' open and close are defined by. */
+/**
+ * Row i before row j in the order the bars' open and close are defined by: (tick_time, trade_id
+ * nulls last, id). Within a microsecond the exchange's trade numbers decide (the trading order),
+ * and the row id (arrival) only between ticks without one, or after the numbered ones.
+ */
 function before(ticks: TickColumns, ids: readonly string[], i: number, j: number): boolean {
   const ti = ticks.timesUs[i] as number;
   const tj = ticks.timesUs[j] as number;
-  return ti !== tj ? ti < tj : compareIds(ids[i] as string, ids[j] as string) < 0;
+  if (ti !== tj) return ti < tj;
+  const ai = ticks.tradeIds[i] ?? null;
+  const aj = ticks.tradeIds[j] ?? null;
+  if (ai !== aj) {
+    if (ai === null) return false;
+    if (aj === null) return true;
+    const c = compareIds(ai, aj);
+    if (c !== 0) return c < 0;
+  }
+  return compareIds(ids[i] as string, ids[j] as string) < 0;
 }
 
 /**
@@ -149,8 +171,10 @@ export function partialBars(ticks: TickColumns, ids: readonly string[]): Partial
     tradeCounts: [],
     openTimesUs: [],
     openTickIds: [],
+    openTradeIds: [],
     closeTimesUs: [],
     closeTickIds: [],
+    closeTradeIds: [],
   };
   for (const a of accs) {
     out.symbols.push(a.symbol);
@@ -165,8 +189,10 @@ export function partialBars(ticks: TickColumns, ids: readonly string[]): Partial
     out.tradeCounts.push(a.count);
     out.openTimesUs.push(ticks.timesUs[a.open] as number);
     out.openTickIds.push(ids[a.open] as string);
+    out.openTradeIds.push(ticks.tradeIds[a.open] ?? null);
     out.closeTimesUs.push(ticks.timesUs[a.close] as number);
     out.closeTickIds.push(ids[a.close] as string);
+    out.closeTradeIds.push(ticks.tradeIds[a.close] ?? null);
   }
   return out;
 }

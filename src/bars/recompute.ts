@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { TIMEFRAMES } from './timeframes.js';
-import { BAR_COLUMNS, type UpsertCounts, usToIso, writeBars } from './write-bars.js';
+import { BAR_COLUMNS, tickOrder, type UpsertCounts, usToIso, writeBars } from './write-bars.js';
 
 /** A symbol's ticks from `fromUs` to `toUs` (inclusive, µs since the epoch): every bucket they touch is recomputed. */
 export interface BarSpan {
@@ -38,42 +38,50 @@ with ${SPANS_CTE}, touched as (
 ), computed as (${computed})
 insert into data_capture.ohlcv_bars as b (${BAR_COLUMNS})
 select bar_time, symbol, $8, exchange, open, high, low, close, round(volume_sum, 2), volume_sum,
-       trade_count, turnover / nullif(volume_sum, 0), turnover, open_time, open_tick_id, close_time, close_tick_id
+       trade_count, turnover / nullif(volume_sum, 0), turnover, open_time, open_tick_id, open_trade_id,
+       close_time, close_tick_id, close_trade_id
   from computed
  order by bar_time, symbol
     on conflict (bar_time, symbol, timeframe) do update
    set exchange = excluded.exchange, open = excluded.open, high = excluded.high, low = excluded.low,
        close = excluded.close, volume = excluded.volume, volume_sum = excluded.volume_sum,
        trade_count = excluded.trade_count, vwap = excluded.vwap, turnover = excluded.turnover,
-       open_time = excluded.open_time, open_tick_id = excluded.open_tick_id,
-       close_time = excluded.close_time, close_tick_id = excluded.close_tick_id
+       open_time = excluded.open_time, open_tick_id = excluded.open_tick_id, open_trade_id = excluded.open_trade_id,
+       close_time = excluded.close_time, close_tick_id = excluded.close_tick_id, close_trade_id = excluded.close_trade_id
  where (b.exchange, b.open, b.high, b.low, b.close, b.volume, b.volume_sum, b.trade_count, b.vwap, b.turnover,
-        b.open_time, b.open_tick_id, b.close_time, b.close_tick_id)
+        b.open_time, b.open_tick_id, b.open_trade_id, b.close_time, b.close_tick_id, b.close_trade_id)
        is distinct from
        (excluded.exchange, excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume,
         excluded.volume_sum, excluded.trade_count, excluded.vwap, excluded.turnover,
-        excluded.open_time, excluded.open_tick_id, excluded.close_time, excluded.close_tick_id)`;
+        excluded.open_time, excluded.open_tick_id, excluded.open_trade_id,
+        excluded.close_time, excluded.close_tick_id, excluded.close_trade_id)`;
 }
 
-/** 1m bars from the ticks; ties on tick_time are broken by id, so open and close are deterministic. */
+/**
+ * 1m bars from the ticks, open and close by (tick_time, trade_id nulls last, id): within a
+ * microsecond the exchange's trade numbers decide, the row id only where they are missing (k,
+ * the null-free key of tickOrder).
+ */
 const FROM_TICKS = upsertSql(`
   select t.symbol,
          time_bucket($4::interval, t.tick_time, $7) as bar_time,
          min(t.exchange) as exchange,
-         first(t.price, row(t.tick_time, t.id)) as open,
+         first(t.price, t.k) as open,
          max(t.price) as high,
          min(t.price) as low,
-         last(t.price, row(t.tick_time, t.id)) as close,
+         last(t.price, t.k) as close,
          sum(t.volume) as volume_sum,
          count(*) as trade_count,
          sum(t.price * t.volume) as turnover,
          min(t.tick_time) as open_time,
-         first(t.id, row(t.tick_time, t.id)) as open_tick_id,
+         first(t.id, t.k) as open_tick_id,
+         first(t.trade_id, t.k) as open_trade_id,
          max(t.tick_time) as close_time,
-         last(t.id, row(t.tick_time, t.id)) as close_tick_id
+         last(t.id, t.k) as close_tick_id,
+         last(t.trade_id, t.k) as close_trade_id
     from touched x
    cross join lateral (
-         select * from data_capture.market_ticks m
+         select m.*, ${tickOrder('m.tick_time', 'm.trade_id', 'm.id')} as k from data_capture.market_ticks m
           where m.symbol = x.symbol and m.tick_time >= lower(x.r) and m.tick_time < upper(x.r)
             and m.tick_time >= $5::timestamptz and m.tick_time < $6::timestamptz) t
    group by 1, 2`);
@@ -81,7 +89,7 @@ const FROM_TICKS = upsertSql(`
 /**
  * Coarser bars from the 1m bars just written (same transaction, later statement, so they are
  * visible): 1m buckets nest in every coarser bucket of the same zone, so open = open of the
- * earliest 1m bar, close = close of the latest, high/low/trade_count and the exact volume_sum and
+ * earliest 1m bar, close = close of the latest (with their ticks' ids and trade numbers), high/low/trade_count and the exact volume_sum and
  * turnover combine exactly, so volume and vwap equal the tick-level values (docs/bars.md). A 1m bar
  * older than migration 014 whose ticks are gone has no volume_sum: its rounded volume stands in.
  */
@@ -98,8 +106,10 @@ const FROM_1M_BARS = upsertSql(`
          sum(m.turnover) as turnover,
          min(m.open_time) as open_time,
          first(m.open_tick_id, m.bar_time) as open_tick_id,
+         first(m.open_trade_id, m.bar_time) as open_trade_id,
          max(m.close_time) as close_time,
-         last(m.close_tick_id, m.bar_time) as close_tick_id
+         last(m.close_tick_id, m.bar_time) as close_tick_id,
+         last(m.close_trade_id, m.bar_time) as close_trade_id
     from touched x
    cross join lateral (
          select * from data_capture.ohlcv_bars o

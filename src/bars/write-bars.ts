@@ -11,7 +11,15 @@ const LOCK_NAMESPACE = 'tick-ingest bars';
 
 /** The columns of data_capture.ohlcv_bars a bar writer inserts, in this order. */
 export const BAR_COLUMNS = `bar_time, symbol, timeframe, exchange, open, high, low, close, volume, volume_sum,
-        trade_count, vwap, turnover, open_time, open_tick_id, close_time, close_tick_id`;
+        trade_count, vwap, turnover, open_time, open_tick_id, open_trade_id, close_time, close_tick_id, close_trade_id`;
+
+/**
+ * The order a bar's open and close are defined by, (tick_time, trade_id nulls last, id), as a
+ * SQL row without nulls: a row comparison (or first/last) with a null component yields null, so
+ * a missing trade number becomes (true, 0), after every (false, n). Open = first, close = last.
+ */
+export const tickOrder = (time: string, tradeId: string, id: string) =>
+  `row(${time}, ${tradeId} is null, coalesce(${tradeId}, 0), ${id})`;
 
 export type UpsertCounts = Record<Timeframe, number>;
 

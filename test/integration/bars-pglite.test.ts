@@ -8,6 +8,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { DATA_CAPTURE_SQL_DIR, readSqlFiles } from '../../src/schema/sql-files.js';
 import type { TickRow } from '../../src/transform/types.js';
 import {
+  ARRIVAL_ORDER_SQL,
   COPY_TICKS_SQL,
   columnsOf,
   copyText,
@@ -85,6 +86,9 @@ describe('bars on the community edition with compressed chunks (PGlite + Timesca
       { symbol: 'PETR4', startUs: t0, stepUs: 1_700_003 },
       { symbol: 'TIES3', startUs: t0, stepUs: 2_900_001, tiesOf: 3 },
       { symbol: 'BTCFR', startUs: t0, stepUs: 2_300_007, fractional: true },
+      // Ties whose trade numbers run opposite to arrival (all numbered, or mixed with unnumbered).
+      { symbol: 'TRDS3', startUs: t0, stepUs: 7_000_003, tiesOf: 4, trades: 'reversed' as const },
+      { symbol: 'TRDM3', startUs: t0, stepUs: 5_000_011, tiesOf: 3, trades: 'mixed' as const },
     ]) {
       for (let from = 0, k = 0; from < 2000; k++) {
         const to = Math.min(2000, from + 1 + ((k * 733) % 900));
@@ -159,7 +163,7 @@ describe('bars on the community edition with compressed chunks (PGlite + Timesca
   it('the recompute (`tick-ingest bars`) reads the compressed ticks and finds nothing to change', async () => {
     const counts = await recomputeBars(
       asClient(db),
-      ['PETR4', 'TIES3', 'BTCFR', 'NEW3'].map((symbol) => ({
+      ['PETR4', 'TIES3', 'BTCFR', 'NEW3', 'TRDS3', 'TRDM3'].map((symbol) => ({
         symbol,
         fromUs: us('2024-03-04T13:00:00Z'),
         toUs: us('2024-03-04T14:10:00Z'),
@@ -179,6 +183,56 @@ describe('bars on the community edition with compressed chunks (PGlite + Timesca
     );
     expect(repaired['1m']).toBe(1);
     expect(await mismatches(db)).toEqual({});
+  });
+
+  it('merges late ties into compressed chunks in trade order, whatever the order they arrive in', async () => {
+    // A microsecond already holding four TRDS3 trades gets the two free numbers around them, the
+    // higher first: the lower one, arriving last, opens the bar.
+    const { rows: before } = await db.query<{ at: string; low: string; high: string }>(
+      `select (extract(epoch from tick_time) * 1000000)::bigint::text as at, min(trade_id)::text as low,
+              max(trade_id)::text as high
+         from data_capture.market_ticks where symbol = 'TRDS3' and tick_time >= '2024-03-04 13:20+00'
+        group by tick_time order by tick_time limit 1`,
+    );
+    const at = Number(before[0]?.at);
+    const low = BigInt(before[0]?.low ?? '0');
+    const numbered = (price: bigint, trade: bigint) => ({
+      ...tick('TRDS3', price * 100_000_000n, 100_000_000n, at),
+      tradeId: trade.toString(),
+    });
+    await flush(db, [numbered(77n, BigInt(before[0]?.high ?? '0') + 1n)]);
+    await flush(db, [numbered(66n, low - 1n)]);
+    expect(await mismatches(db)).toEqual({});
+    const { rows } = await db.query(
+      `select open::text, open_trade_id::text from data_capture.ohlcv_bars
+        where symbol = 'TRDS3' and timeframe = '1m' and open_time = to_timestamp($1::double precision / 1e6)`,
+      [at],
+    );
+    expect(rows).toEqual([{ open: '66.00000000', open_trade_id: (low - 1n).toString() }]);
+  });
+
+  it('migration 017 adds the trade numbers and re-derives open and close, all chunks compressed', async () => {
+    const file = (await readSqlFiles(DATA_CAPTURE_SQL_DIR)).find(
+      (f) => f.version === '017_ohlcv_trade_order.sql',
+    );
+    // The bars as before 017: open and close by arrival, no trade-number columns; all recompressed.
+    await db.query(ARRIVAL_ORDER_SQL);
+    await db.query(
+      'alter table data_capture.ohlcv_bars drop column open_trade_id, drop column close_trade_id',
+    );
+    await db.query(
+      `select compress_chunk(c, if_not_compressed => true) from show_chunks('data_capture.market_ticks') as c`,
+    );
+    await db.query(
+      `select compress_chunk(c, if_not_compressed => true) from show_chunks('data_capture.ohlcv_bars') as c`,
+    );
+    expect((await chunks(db, 'market_ticks')).every((c) => c.compressed)).toBe(true);
+    expect((await chunks(db, 'ohlcv_bars')).every((c) => c.compressed)).toBe(true);
+    const first = await db.transaction((tx) => tx.exec(file?.sql ?? ''));
+    expect(first.at(-1)?.affectedRows).toBeGreaterThan(50);
+    expect(await mismatches(db)).toEqual({});
+    const again = await db.transaction((tx) => tx.exec(file?.sql ?? ''));
+    expect(again.at(-1)?.affectedRows).toBe(0);
   });
 
   it('migration 014 backfills volume_sum in compressed chunks, from compressed ticks', async () => {

@@ -7,6 +7,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { DATA_CAPTURE_SQL_DIR, readSqlFiles } from '../../src/schema/sql-files.js';
 import type { TickRow } from '../../src/transform/types.js';
 import {
+  ARRIVAL_ORDER_SQL,
   COPY_TICKS_SQL,
   columnsOf,
   copyText,
@@ -139,6 +140,76 @@ describe('bars merged from the flush’s partial bars, on the real stack', () =>
     expect(
       (await metrics.barWriteDuration.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value,
     ).toBeGreaterThan(10);
+  });
+
+  it('orders ties within a microsecond by trade number, not by arrival, across flush boundaries', async () => {
+    // Four (three) ticks per tick_time whose trade numbers run opposite to their arrival, as a replay
+    // or a backfill delivers them; flush boundaries fall inside groups of ties. TRDM3: two fifths of
+    // its ticks have no trade number, which come after the numbered ones of their microsecond.
+    await flushInSlices(
+      db,
+      {
+        symbol: 'TRDS3',
+        startUs: us('2024-03-04T11:00:00Z'),
+        stepUs: 13_000_003,
+        tiesOf: 4,
+        trades: 'reversed',
+      },
+      5000,
+    );
+    await flushInSlices(
+      db,
+      { symbol: 'TRDM3', startUs: us('2024-03-04T11:00:00Z'), stepUs: 9_000_007, tiesOf: 3, trades: 'mixed' },
+      5000,
+    );
+    // One microsecond split over three flushes, arrival A..E: A#503, B (none), C#501, D#502, E (none).
+    const t = us('2024-03-05T14:00:00Z') + 123_456;
+    const at = (price: bigint, trade: string | null) => ({
+      ...tick('TRDX3', price * 100_000_000n, 100_000_000n, t),
+      tradeId: trade,
+    });
+    await flush(db, [at(10n, '503')]);
+    await flush(db, [at(11n, null), at(12n, '501')]);
+    await flush(db, [at(13n, '502'), at(14n, null)]);
+    await expectBarsEqualTicks(db);
+    const { rows } = await db.query(
+      `select timeframe, open::text, open_trade_id::text, close::text, close_trade_id::text,
+              close_tick_id - open_tick_id as id_span
+         from data_capture.ohlcv_bars where symbol = 'TRDX3' and timeframe in ('1m', '1d') order by 1`,
+    );
+    // Open: C, the lowest trade number; close: E, the last without one (arrival decides among those).
+    const bar = {
+      open: '12.00000000',
+      open_trade_id: '501',
+      close: '14.00000000',
+      close_trade_id: null,
+      id_span: '2',
+    };
+    expect(rows).toEqual([
+      { timeframe: '1d', ...bar },
+      { timeframe: '1m', ...bar },
+    ]);
+    // The order mattered: in most bars of the series, arrival order would pick another open and close.
+    const { rows: reordered } = await db.query(
+      `select b.symbol, count(*)::int as bars,
+              count(*) filter (where b.open_tick_id <> (select min(id) from data_capture.market_ticks m
+                                where m.symbol = b.symbol and m.tick_time = b.open_time))::int as open,
+              count(*) filter (where b.close_tick_id <> (select max(id) from data_capture.market_ticks m
+                                where m.symbol = b.symbol and m.tick_time = b.close_time))::int as close
+         from data_capture.ohlcv_bars b where b.symbol in ('TRDS3', 'TRDM3') and b.timeframe = '1m'
+        group by 1 order by 1`,
+    );
+    const [mixed, reversed] = reordered;
+    expect(reordered.map((r) => r.symbol)).toEqual(['TRDM3', 'TRDS3']);
+    expect(reversed).toEqual({
+      symbol: 'TRDS3',
+      bars: reversed?.bars,
+      open: reversed?.bars,
+      close: reversed?.bars,
+    });
+    expect(reversed?.bars).toBeGreaterThan(200);
+    expect(mixed?.open).toBeGreaterThan((mixed?.bars ?? 0) / 5);
+    expect(mixed?.close).toBeGreaterThan((mixed?.bars ?? 0) / 5);
   });
 
   it('aligns buckets in São Paulo time: 1d at 03:00Z, 4h at local 00/04/08/...', async () => {
@@ -329,19 +400,51 @@ describe('bars merged from the flush’s partial bars, on the real stack', () =>
     await expectBarsEqualTicks(db);
   });
 
+  it('migration 017 re-derives open and close in trade order, every timeframe, and is idempotent', async () => {
+    const file = (await readSqlFiles(DATA_CAPTURE_SQL_DIR)).find(
+      (f) => f.version === '017_ohlcv_trade_order.sql',
+    );
+    expect(file).toBeDefined();
+    await db.query(`create table public.before_017 as select * from data_capture.ohlcv_bars`);
+    try {
+      await db.query(ARRIVAL_ORDER_SQL);
+      await expect(expectBarsEqualTicks(db)).rejects.toThrow(/timeframe 1m/);
+      // Ties with trade numbers open or close bars of every timeframe: each has bars to re-derive.
+      const { rows: off } = await db.query(
+        `select timeframe, count(*)::int as n from data_capture.ohlcv_bars b join public.before_017 o using (timeframe, symbol, bar_time)
+          where row(b.*)::text <> row(o.*)::text group by 1`,
+      );
+      expect(off.map((r) => r.timeframe).sort()).toEqual(TIMEFRAMES.map((t) => t.name).sort());
+      await db.query(file?.sql ?? '');
+      await expectBarsEqualTicks(db);
+      const { rows } = await db.query(
+        `select count(*)::int as n from data_capture.ohlcv_bars b full join public.before_017 o using (timeframe, symbol, bar_time)
+          where row(b.*)::text is distinct from row(o.*)::text`,
+      );
+      expect(rows).toEqual([{ n: 0 }]);
+      // Run again (psql's data-capture.sql runs every file again): it writes nothing.
+      const versions = await barVersions(db);
+      await db.query(file?.sql ?? '');
+      expect(await barVersions(db)).toEqual(versions);
+    } finally {
+      await db.query('drop table public.before_017');
+    }
+  });
+
   it('1m bars equal mv_tick_stats_1m wherever tick_time has no ties and no clock went back', async () => {
+    const TIED = `('TIES3', 'DST3', 'TRDS3', 'TRDM3', 'TRDX3')`;
     const { rows } = await db.query(`
       select b.symbol, b.bar_time from data_capture.ohlcv_bars b
         left join data_capture.mv_tick_stats_1m v on v.symbol = b.symbol and v.bucket_time = b.bar_time
-       where b.timeframe = '1m' and b.symbol not in ('TIES3', 'DST3')
+       where b.timeframe = '1m' and b.symbol not in ${TIED}
          and (v.symbol is null
               or (b.open, b.high, b.low, b.close, b.volume_sum, b.trade_count)
                  is distinct from (v.open_price, v.high_price, v.low_price, v.close_price, v.total_volume, v.tick_count))
        limit 5`);
     expect(rows).toEqual([]);
     const counts = await db.query(`
-      select (select count(*) from data_capture.mv_tick_stats_1m where symbol not in ('TIES3', 'DST3'))::int as view,
-             (select count(*) from data_capture.ohlcv_bars where timeframe = '1m' and symbol not in ('TIES3', 'DST3'))::int as bars`);
+      select (select count(*) from data_capture.mv_tick_stats_1m where symbol not in ${TIED})::int as view,
+             (select count(*) from data_capture.ohlcv_bars where timeframe = '1m' and symbol not in ${TIED})::int as bars`);
     expect(counts.rows[0].view).toBe(counts.rows[0].bars);
   });
 });

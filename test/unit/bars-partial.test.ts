@@ -5,7 +5,15 @@ import type { TickColumns } from '../../src/records.js';
 /** µs since the epoch of 2024-03-04 at `hms` UTC plus `micros`. */
 const at = (hms: string, micros = 0) => Date.parse(`2024-03-04T${hms}Z`) * 1000 + micros;
 
-type Tick = [symbol: string, exchange: string, price: string, volume: string, timeUs: number, id: string];
+type Tick = [
+  symbol: string,
+  exchange: string,
+  price: string,
+  volume: string,
+  timeUs: number,
+  id: string,
+  tradeId?: string | null,
+];
 
 function columns(rows: readonly Tick[]): { ticks: TickColumns; ids: string[] } {
   return {
@@ -15,7 +23,7 @@ function columns(rows: readonly Tick[]): { ticks: TickColumns; ids: string[] } {
       prices: rows.map((r) => r[2]),
       volumes: rows.map((r) => r[3]),
       timesUs: rows.map((r) => r[4]),
-      tradeIds: rows.map(() => null),
+      tradeIds: rows.map((r) => r[6] ?? null),
     },
     ids: rows.map((r) => r[5]),
   };
@@ -29,8 +37,8 @@ function rowsOf(p: PartialBars) {
     volume: p.volumes[r],
     turnover: p.turnovers[r],
     trades: p.tradeCounts[r],
-    open: [p.openTimesUs[r], p.openTickIds[r]],
-    close: [p.closeTimesUs[r], p.closeTickIds[r]],
+    open: [p.openTimesUs[r], p.openTickIds[r], p.openTradeIds[r]],
+    close: [p.closeTimesUs[r], p.closeTickIds[r], p.closeTradeIds[r]],
   }));
 }
 
@@ -46,8 +54,8 @@ describe('partialBars', () => {
           volume: '100.00000000',
           turnover: '3012.0000000000000000',
           trades: 1,
-          open: [at('13:00:10', 5), '7'],
-          close: [at('13:00:10', 5), '7'],
+          open: [at('13:00:10', 5), '7', null],
+          close: [at('13:00:10', 5), '7', null],
         },
       ],
     ],
@@ -66,8 +74,8 @@ describe('partialBars', () => {
           volume: '360.00000000',
           turnover: '10918.0000000000000000',
           trades: 4,
-          open: [at('13:00:05'), '102'],
-          close: [at('13:00:10'), '104'],
+          open: [at('13:00:05'), '102', null],
+          close: [at('13:00:10'), '104', null],
         },
       ],
     ],
@@ -84,8 +92,8 @@ describe('partialBars', () => {
           volume: '2.00000000',
           turnover: '61.0000000000000000',
           trades: 2,
-          open: [at('13:00:10'), '99'],
-          close: [at('13:00:10'), '100'],
+          open: [at('13:00:10'), '99', null],
+          close: [at('13:00:10'), '100', null],
         },
       ],
     ],
@@ -104,8 +112,8 @@ describe('partialBars', () => {
           volume: '0.13145679',
           turnover: '46009.9999567811945678',
           trades: 4,
-          open: [at('13:00:01'), '1'],
-          close: [at('13:00:04'), '4'],
+          open: [at('13:00:01'), '1', null],
+          close: [at('13:00:04'), '4', null],
         },
       ],
     ],
@@ -123,8 +131,8 @@ describe('partialBars', () => {
           volume: '29999999999.99999997',
           turnover: '299999999999999999400.0000000000000003',
           trades: 3,
-          open: [at('13:00:01'), '9223372036854775805'],
-          close: [at('13:00:01'), '9223372036854775807'],
+          open: [at('13:00:01'), '9223372036854775805', null],
+          close: [at('13:00:01'), '9223372036854775807', null],
         },
       ],
     ],
@@ -146,8 +154,8 @@ describe('partialBars', () => {
           volume: '101.00000000',
           turnover: '3032.0000000000000000',
           trades: 2,
-          open: [at('13:00:00'), '6'],
-          close: [at('13:00:59', 999_999), '1'],
+          open: [at('13:00:00'), '6', null],
+          close: [at('13:00:59', 999_999), '1', null],
         },
         {
           key: 'VALE3 B3 13:00',
@@ -155,8 +163,8 @@ describe('partialBars', () => {
           volume: '30.00000000',
           turnover: '1820.0000000000000000',
           trades: 2,
-          open: [at('13:00:30'), '2'],
-          close: [at('13:00:31'), '5'],
+          open: [at('13:00:30'), '2', null],
+          close: [at('13:00:31'), '5', null],
         },
         {
           key: 'PETR4 B3 13:01',
@@ -164,8 +172,8 @@ describe('partialBars', () => {
           volume: '100.00000000',
           turnover: '3100.0000000000000000',
           trades: 1,
-          open: [at('13:01:00'), '3'],
-          close: [at('13:01:00'), '3'],
+          open: [at('13:01:00'), '3', null],
+          close: [at('13:01:00'), '3', null],
         },
         {
           key: 'PETR4 B3 10:15',
@@ -173,8 +181,8 @@ describe('partialBars', () => {
           volume: '5.00000000',
           turnover: '145.0000000000000000',
           trades: 1,
-          open: [at('10:15:00'), '4'],
-          close: [at('10:15:00'), '4'],
+          open: [at('10:15:00'), '4', null],
+          close: [at('10:15:00'), '4', null],
         },
         {
           key: 'PETR4 BVMF 13:00',
@@ -182,8 +190,108 @@ describe('partialBars', () => {
           volume: '2.00000000',
           turnover: '66.0000000000000000',
           trades: 1,
-          open: [at('13:00:20'), '7'],
-          close: [at('13:00:20'), '7'],
+          open: [at('13:00:20'), '7', null],
+          close: [at('13:00:20'), '7', null],
+        },
+      ],
+    ],
+    [
+      'ties in a microsecond with trade numbers: the exchange order decides, not the row order',
+      [
+        ['WINJ24', 'B3', '130000', '1', at('13:00:10'), '101', '30'],
+        ['WINJ24', 'B3', '130005', '2', at('13:00:10'), '102', '20'],
+        ['WINJ24', 'B3', '130010', '3', at('13:00:10'), '103', '10'],
+      ],
+      [
+        {
+          key: 'WINJ24 B3 13:00',
+          ohlc: ['130010', '130010', '130000', '130000'],
+          volume: '6.00000000',
+          turnover: '780040.0000000000000000',
+          trades: 3,
+          open: [at('13:00:10'), '103', '10'],
+          close: [at('13:00:10'), '101', '30'],
+        },
+      ],
+    ],
+    [
+      'mixed: numbered ticks first by trade number, then those without one by id',
+      [
+        ['PETR4', 'B3', '31', '1', at('13:00:10'), '1', null],
+        ['PETR4', 'B3', '32', '1', at('13:00:10'), '2', '7'],
+        ['PETR4', 'B3', '33', '1', at('13:00:10'), '3', '5'],
+        ['PETR4', 'B3', '34', '1', at('13:00:10'), '4', null],
+        ['PETR4', 'B3', '35', '1', at('13:00:20'), '5', null],
+        ['PETR4', 'B3', '36', '1', at('13:00:20'), '6', '8'],
+      ],
+      [
+        {
+          key: 'PETR4 B3 13:00',
+          ohlc: ['33', '36', '31', '35'],
+          volume: '6.00000000',
+          turnover: '201.0000000000000000',
+          trades: 6,
+          open: [at('13:00:10'), '3', '5'],
+          close: [at('13:00:20'), '5', null],
+        },
+      ],
+    ],
+    [
+      'only ties are reordered: an earlier tick_time opens even with a larger trade number',
+      [
+        ['VALE3', 'B3', '60', '1', at('13:00:02'), '1', '1'],
+        ['VALE3', 'B3', '61', '1', at('13:00:01'), '2', '9'],
+        ['VALE3', 'B3', '62', '1', at('13:00:03'), '3', null],
+        ['VALE3', 'B3', '63', '1', at('13:00:02', 1), '4', '2'],
+      ],
+      [
+        {
+          key: 'VALE3 B3 13:00',
+          ohlc: ['61', '63', '60', '62'],
+          volume: '4.00000000',
+          turnover: '246.0000000000000000',
+          trades: 4,
+          open: [at('13:00:01'), '2', '9'],
+          close: [at('13:00:03'), '3', null],
+        },
+      ],
+    ],
+    [
+      'trade numbers compared as signed numbers: -12 < -5 < 3 < 99 < 100',
+      [
+        ['X', 'B3', '1', '1', at('13:00:10'), '1', '100'],
+        ['X', 'B3', '2', '1', at('13:00:10'), '2', '-5'],
+        ['X', 'B3', '3', '1', at('13:00:10'), '3', '99'],
+        ['X', 'B3', '4', '1', at('13:00:10'), '4', '-12'],
+        ['X', 'B3', '5', '1', at('13:00:10'), '5', '3'],
+      ],
+      [
+        {
+          key: 'X B3 13:00',
+          ohlc: ['4', '5', '1', '1'],
+          volume: '5.00000000',
+          turnover: '15.0000000000000000',
+          trades: 5,
+          open: [at('13:00:10'), '4', '-12'],
+          close: [at('13:00:10'), '1', '100'],
+        },
+      ],
+    ],
+    [
+      'equal trade numbers (two sources of one symbol) fall back to the id',
+      [
+        ['Y', 'B3', '2', '1', at('13:00:10'), '8', '42'],
+        ['Y', 'B3', '1', '1', at('13:00:10'), '7', '42'],
+      ],
+      [
+        {
+          key: 'Y B3 13:00',
+          ohlc: ['1', '2', '1', '2'],
+          volume: '2.00000000',
+          turnover: '3.0000000000000000',
+          trades: 2,
+          open: [at('13:00:10'), '7', '42'],
+          close: [at('13:00:10'), '8', '42'],
         },
       ],
     ],
@@ -202,8 +310,8 @@ describe('partialBars', () => {
           volume: '4.00000000',
           turnover: '130.0500000000000000',
           trades: 4,
-          open: [at('13:00:01'), '1'],
-          close: [at('13:00:04'), '4'],
+          open: [at('13:00:01'), '1', null],
+          close: [at('13:00:04'), '4', null],
         },
       ],
     ],
@@ -250,6 +358,12 @@ describe('the exact arithmetic underneath', () => {
     ['100', '99', 1],
     ['42', '42', 0],
     ['123', '124', -1],
+    ['-5', '3', -1],
+    ['3', '-5', 1],
+    ['-12', '-5', -1],
+    ['-5', '-12', 1],
+    ['-9223372036854775808', '9223372036854775807', -1],
+    ['-7', '-7', 0],
   ])('compareIds(%s, %s) has the sign of %s', (a, b, sign) => {
     expect(Math.sign(compareIds(a, b))).toBe(sign);
   });
