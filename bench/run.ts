@@ -525,20 +525,24 @@ function* bookMessages(count: number, levels: number, startUs: number) {
   }
 }
 
-/** What identifies a table's ticks (those with trade_id < `below`), to compare two writers' rows. */
-async function tickSignature(url: string, below: number): Promise<string> {
+/**
+ * What identifies a table's ticks before `beforeUs` (the feed's first rows: tick i is at
+ * startUs + i × 20 µs), to compare two writers' rows.
+ */
+async function tickSignature(url: string, beforeUs: number): Promise<string> {
   const [r] = await sql<{ s: string }>(
     url,
     `select concat_ws(' ', count(*), sum(price * volume), sum(trade_id), min(tick_time), max(tick_time),
        count(distinct (symbol, exchange, aggressor))) s
-     from data_capture.market_ticks where trade_id < $1`,
-    [below],
+     from data_capture.market_ticks
+    where tick_time < timestamptz 'epoch' + $1::bigint * interval '1 microsecond'`,
+    [beforeUs],
   );
   return r?.s ?? '';
 }
 
 /** Kafka Connect + the Debezium JDBC sink on the same ticks, into a fresh database of its own. */
-async function peerDrain(topic: string, total: number, workerRows: string) {
+async function peerDrain(topic: string, total: number, workerRows: string, beforeUs: number) {
   const database = `${runId}_peer`;
   const url = new URL(dbUrl.toString());
   url.pathname = `/${database}`;
@@ -577,7 +581,7 @@ async function peerDrain(topic: string, total: number, workerRows: string) {
         'select count(*)::text n from data_capture.market_ticks',
       );
       if (Number(rows[0]?.n) !== total) throw new Error(`peer wrote ${rows[0]?.n} rows of ${total}`);
-      const peerRows = await tickSignature(url.toString(), total);
+      const peerRows = await tickSignature(url.toString(), beforeUs);
       if (peerRows !== workerRows)
         throw new Error(`peer's rows differ: ${peerRows} vs the worker's ${workerRows}`);
       delete r.worker_threads_us_per_row;
@@ -762,6 +766,8 @@ async function main() {
     servers.broker = kafkaBrokerPid(Number(brokers[0]?.split(':')[1]));
     const startUs = Date.now() * 1000 - 6 * 3600 * 1_000_000;
     const ticks = (count: number) => tickMessages(count, { startUs, stepUs: 20 });
+    // The peer drains the feed's first PEER_ROWS ticks: those before this instant.
+    const peerBeforeUs = startUs + PEER_ROWS * 20;
     const topic = `${runId}.ticks`;
     const bookTopic = `${runId}.book`;
     const noBook = `${runId}.nobook`;
@@ -827,7 +833,7 @@ async function main() {
         mapIter(ticks(PEER_ROWS), (m) => ({ key: m.key, value: connectTick(m.value) })),
       );
       log(`pre-produced ${PEER_ROWS} ticks as Connect JSON in ${Math.round(performance.now() - p0)} ms`);
-      return peerDrain(peerTopic, PEER_ROWS, workerRows);
+      return peerDrain(peerTopic, PEER_ROWS, workerRows, peerBeforeUs);
     };
     if (only === '--book-only') {
       log(`book drain: ${describe(await drainBooks())}`);
@@ -835,7 +841,7 @@ async function main() {
     }
     if (only === '--peer-only') {
       await drainTicks(false);
-      log(`peer: ${describe(await drainPeer(await tickSignature(dbUrl.toString(), PEER_ROWS)))}`);
+      log(`peer: ${describe(await drainPeer(await tickSignature(dbUrl.toString(), peerBeforeUs)))}`);
       return;
     }
 
@@ -865,7 +871,7 @@ async function main() {
     log(`e2e (bars off): ${describe(barsOff)}`);
     const barsOn = await drainTicks(true);
     log(`e2e (bars on): ${describe(barsOn)}`);
-    const workerRows = await tickSignature(dbUrl.toString(), PEER_ROWS);
+    const workerRows = await tickSignature(dbUrl.toString(), peerBeforeUs);
     const profile = process.argv.includes('--cpu-prof')
       ? await profiledDrain(() => drainTicks(true, 1, true))
       : undefined;
