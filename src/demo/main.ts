@@ -247,9 +247,13 @@ async function main(): Promise<number> {
       clearInterval(ticker);
     }
     await refresh(true);
-    // One more scrape interval, so Prometheus holds the final counters too.
-    await sleep(1500);
-    const scraped = prometheus ? await promRows(prometheus) : undefined;
+    // Until Prometheus holds the final counters too (its first scrapes may lag on a busy machine).
+    const written = figures ? Object.values(figures.rowsByTable).reduce((n, r) => n + r, 0) : undefined;
+    let scraped = prometheus ? await promRows(prometheus) : undefined;
+    for (const until = Date.now() + 20_000; prometheus && scraped !== written && Date.now() < until; ) {
+      await sleep(500);
+      scraped = await promRows(prometheus);
+    }
 
     step('6/6 stop the worker (SIGTERM) and read back what landed');
     worker.child.kill('SIGTERM');
