@@ -160,8 +160,11 @@ export class Pipeline {
     const { topic, partition, messages } = batch;
     const key = partitionKey(topic, partition);
     const kind = this.settings.topicKinds.get(topic);
+    if (!kind) throw new Error(`no decoder for topic ${topic}`);
     const epoch = this.epochs.get(key);
-    if (!kind || epoch === undefined) throw new Error(`no claim or decoder for ${topic}[${partition}]`);
+    // The claim went void (a rebalance, or a fence: the partition is claimed again) after the batch
+    // was handed over: not taken; the next claim reads on from the stored offset.
+    if (epoch === undefined) return;
     const decoded = await this.ports.decoder.decode(
       kind,
       messages.map((m) => m.value),
