@@ -165,20 +165,21 @@ export class Pipeline {
     // The claim went void (a rebalance, or a fence: the partition is claimed again) after the batch
     // was handed over: not taken; the next claim reads on from the stored offset.
     if (epoch === undefined) return;
+    const timestampsMs = messages.map((m) => Number(m.timestamp));
     const decoded = await this.ports.decoder.decode(
       kind,
       messages.map((m) => m.value),
-      messages.map((m) => Number(m.timestamp)),
+      timestampsMs,
       this.settings.decode,
     );
     const sources = messages.map(
-      (m): SourceRef => ({
+      (m, i): SourceRef => ({
         topic,
         partition,
         offset: m.offset,
         key: m.key,
         value: m.value,
-        timestampMs: Number(m.timestamp),
+        timestampMs: timestampsMs[i] as number,
       }),
     );
     const invalid = this.countVerdicts(topic, decoded, sources);
