@@ -19,47 +19,36 @@ RUNTIME=$CACHE/peer-connect-$CONNECT_VERSION
 DIR=$CACHE/peer-debezium-jdbc-$DEBEZIUM_VERSION
 PLUGIN=$DIR/plugins/debezium-connector-jdbc
 
-if [ ! -f "$PLUGIN/.complete" ]; then
-  printf '[peer-jars] resolving io.debezium:debezium-connector-jdbc:%s from Maven Central (once per machine)\n' \
-    "$DEBEZIUM_VERSION" >&2
-  mkdir -p "$DIR"
-  cat >"$DIR/pom.xml" <<POM
+# Resolve Maven dependencies into a folder once: DIR (holds the throwaway pom.xml), OUT (the jars),
+# what to say, the <dependency> elements, then extra arguments for copy-dependencies.
+resolve_once() {
+  local dir=$1 out=$2 what=$3 deps=$4
+  shift 4
+  [ -f "$out/.complete" ] && return
+  printf '[peer-jars] resolving %s from Maven Central (once per machine)\n' "$what" >&2
+  mkdir -p "$dir"
+  cat >"$dir/pom.xml" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
-  <groupId>local.tick-ingest</groupId><artifactId>peer-connect-plugin</artifactId><version>1</version>
-  <dependencies>
-    <dependency><groupId>io.debezium</groupId><artifactId>debezium-connector-jdbc</artifactId><version>$DEBEZIUM_VERSION</version></dependency>
-    <dependency><groupId>org.postgresql</groupId><artifactId>postgresql</artifactId><version>$PG_DRIVER_VERSION</version></dependency>
-  </dependencies>
+  <groupId>local.tick-ingest</groupId><artifactId>peer-$(basename "$dir")</artifactId><version>1</version>
+  <dependencies>$deps</dependencies>
 </project>
 POM
-  rm -rf "$PLUGIN"
-  # Kafka's own jars come from the runtime (a second kafka-clients in the plugin would only be
-  # shadowed), and so does Jackson: with a second jackson-databind in the plugin, Hibernate's module
-  # discovery finds the runtime's Jdk8Module and fails ("not a subtype"). The other databases'
-  # drivers are dead weight for Connect's plugin scan.
-  (cd "$DIR" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$PLUGIN" \
-    -DexcludeArtifactIds=connect-api,kafka-clients,slf4j-api,jackson-core,jackson-databind,jackson-annotations,ojdbc11,mssql-jdbc,mysql-connector-j,mariadb-java-client) >&2
-  touch "$PLUGIN/.complete"
-fi
-if [ ! -f "$RUNTIME/libs/.complete" ]; then
-  printf '[peer-jars] resolving org.apache.kafka:connect-runtime:%s from Maven Central (once per machine)\n' \
-    "$CONNECT_VERSION" >&2
-  mkdir -p "$RUNTIME"
-  cat >"$RUNTIME/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.tick-ingest</groupId><artifactId>peer-connect-runtime</artifactId><version>1</version>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>connect-runtime</artifactId><version>$CONNECT_VERSION</version></dependency>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>connect-json</artifactId><version>$CONNECT_VERSION</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>
-  </dependencies>
-</project>
-POM
-  rm -rf "$RUNTIME/libs"
-  (cd "$RUNTIME" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=libs) >&2
-  touch "$RUNTIME/libs/.complete"
-fi
+  rm -rf "$out"
+  (cd "$dir" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$out" "$@") >&2
+  touch "$out/.complete"
+}
+
+dep() { printf '<dependency><groupId>%s</groupId><artifactId>%s</artifactId><version>%s</version></dependency>' "$@"; }
+
+# Kafka's own jars come from the runtime (a second kafka-clients in the plugin would only be
+# shadowed), and so does Jackson: with a second jackson-databind in the plugin, Hibernate's module
+# discovery finds the runtime's Jdk8Module and fails ("not a subtype"). The other databases'
+# drivers are dead weight for Connect's plugin scan.
+resolve_once "$DIR" "$PLUGIN" "io.debezium:debezium-connector-jdbc:$DEBEZIUM_VERSION" \
+  "$(dep io.debezium debezium-connector-jdbc "$DEBEZIUM_VERSION")$(dep org.postgresql postgresql "$PG_DRIVER_VERSION")" \
+  -DexcludeArtifactIds=connect-api,kafka-clients,slf4j-api,jackson-core,jackson-databind,jackson-annotations,ojdbc11,mssql-jdbc,mysql-connector-j,mariadb-java-client
+resolve_once "$RUNTIME" "$RUNTIME/libs" "org.apache.kafka:connect-runtime:$CONNECT_VERSION" \
+  "$(dep org.apache.kafka connect-runtime "$CONNECT_VERSION")$(dep org.apache.kafka connect-json "$CONNECT_VERSION")$(dep org.slf4j slf4j-reload4j 1.7.36)"
 echo "CONNECT_LIBS=$RUNTIME/libs"
 echo "PLUGIN_PATH=$DIR/plugins"
