@@ -4,11 +4,17 @@ import type { Source, SourceHandlers } from './consumers/kafka-source.js';
 import { backoffMs, classifyError, errorMessage, OffsetConflictError, retryWithBackoff } from './errors.js';
 import type { Logger } from './observability/log.js';
 import type { Metrics } from './observability/metrics.js';
-import { partitionKey, type SourceBatch, type SourceRef, TABLES, type Watermarks } from './records.js';
+import {
+  partitionKey,
+  type SourceBatch,
+  type SourceMessage,
+  type SourceRef,
+  TABLES,
+  type Watermarks,
+} from './records.js';
 import type { BatchContext, DecodedBatch, TopicKind } from './transform/decode-batch.js';
-import { tableOfRow } from './transform/decode-batch.js';
 import type { Decoder } from './transform/decode-thread.js';
-import { BatchBuffer, type BatchLimits, type FlushBatch } from './writers/batch.js';
+import { BatchBuffer, type BatchLimits, type FlushBatch, type RowsOrigin } from './writers/batch.js';
 import type { Sink } from './writers/copy-sink.js';
 import type { Claim } from './writers/offset-store.js';
 
@@ -172,17 +178,8 @@ export class Pipeline {
       timestampsMs,
       this.settings.decode,
     );
-    const sources = messages.map(
-      (m, i): SourceRef => ({
-        topic,
-        partition,
-        offset: m.offset,
-        key: m.key,
-        value: m.value,
-        timestampMs: timestampsMs[i] as number,
-      }),
-    );
-    const invalid = this.countVerdicts(topic, decoded, sources);
+    const origin: RowsOrigin = { topic, partition, messages, timestampsMs };
+    const invalid = this.countVerdicts(decoded, origin);
     if (invalid.length > 0)
       await this.retrying(
         'dead-letter invalid messages',
@@ -193,11 +190,7 @@ export class Pipeline {
     if (this.epochs.get(key) !== epoch) return;
     // From here to the end of the method nothing awaits, so the batch cannot close half-filled.
     const open = this.buffer.open();
-    for (let i = 0, tick = 0; i < decoded.lines.length; i++) {
-      const table = tableOfRow(decoded, i);
-      open.addRow(table, decoded.lines[i] as string, sources[decoded.messages[i] as number] as SourceRef);
-      if (table === 'market_ticks') open.addTickValues(decoded.ticks, tick++);
-    }
+    open.add(origin, decoded.rows, decoded.ticks);
     const last = messages[messages.length - 1] as SourceBatch['messages'][number];
     open.advance(topic, partition, batch.fromOffset, last.offset, epoch);
     this.afterAdd();
@@ -205,12 +198,21 @@ export class Pipeline {
   }
 
   /** Count what the decoder said of each message; the invalid ones as dead letters. */
-  private countVerdicts(topic: string, decoded: DecodedBatch, sources: readonly SourceRef[]): DeadLetter[] {
+  private countVerdicts(decoded: DecodedBatch, origin: RowsOrigin): DeadLetter[] {
     const { metrics } = this.ports;
     for (const status of decoded.callbackStatuses) metrics.callbacksByStatus.inc({ status });
     return decoded.invalid.map((bad): DeadLetter => {
-      metrics.invalidMessages.inc({ topic, reason: bad.code });
-      return { source: sources[bad.message] as SourceRef, code: bad.code, message: bad.text };
+      metrics.invalidMessages.inc({ topic: origin.topic, reason: bad.code });
+      const m = origin.messages[bad.message] as SourceMessage;
+      const source: SourceRef = {
+        topic: origin.topic,
+        partition: origin.partition,
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        timestampMs: origin.timestampsMs[bad.message] as number,
+      };
+      return { source, code: bad.code, message: bad.text };
     });
   }
 
@@ -339,7 +341,8 @@ export class Pipeline {
     const now = this.ports.clock.now();
     const histogram = this.ports.metrics.e2eLatency;
     for (const table of TABLES)
-      for (const s of batch.tables[table].sources) histogram.observe((now - s.timestampMs) / 1000);
+      for (const { rows, origin } of batch.tables[table].parts)
+        for (const m of rows.messages) histogram.observe((now - (origin.timestampsMs[m] as number)) / 1000);
   }
 
   private fail(err: unknown, stage: string): void {

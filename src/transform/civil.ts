@@ -47,7 +47,11 @@ let cachedPrefix = '';
 /** µs since the epoch → 'YYYY-MM-DD HH:MM:SS.ffffff+00' (PostgreSQL timestamptz input, UTC). */
 export function formatUtcMicros(us: number): string {
   const sec = Math.floor(us / 1e6);
-  const micros = us - sec * 1e6;
+  return `${utcSecondPrefix(sec)}${String(us - sec * 1e6).padStart(6, '0')}+00`;
+}
+
+/** Seconds since the epoch → 'YYYY-MM-DD HH:MM:SS.', what formatUtcMicros writes before the µs. */
+export function utcSecondPrefix(sec: number): string {
   if (sec !== cachedSecond) {
     const days = Math.floor(sec / 86400);
     const sod = sec - days * 86400;
@@ -57,5 +61,5 @@ export function formatUtcMicros(us: number): string {
     cachedPrefix = `${String(y).padStart(4, '0')}-${pad2(m)}-${pad2(d)} ${pad2(hh)}:${pad2(mi)}:${pad2(sod % 60)}.`;
     cachedSecond = sec;
   }
-  return `${cachedPrefix}${String(micros).padStart(6, '0')}+00`;
+  return cachedPrefix;
 }

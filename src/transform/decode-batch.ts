@@ -1,8 +1,9 @@
-import { emptyTickColumns, TABLES, type TableName, type TickColumns } from '../records.js';
+import { type CopyRows, CopyRowsBuilder, ID_WIDTH } from '../copy-rows.js';
+import { emptyTickColumns, TABLES, type TickColumns } from '../records.js';
 import { bookLine, callbackLine, tickLine } from './copy-format.js';
 import { decodeBook, decodeCallback, decodeTick } from './decode.js';
-import { FastScanner } from './fast-scan.js';
-import type { CallbackStatus, DecodeContext, Decoded, DecodeErrorCode, TickRow } from './types.js';
+import { FastScanner, type TickValues } from './fast-scan.js';
+import type { CallbackStatus, DecodeContext, Decoded, DecodeErrorCode } from './types.js';
 
 export type TopicKind = 'ticks' | 'book' | 'callbacks';
 
@@ -17,14 +18,12 @@ const DECODERS: Record<TopicKind, (value: Buffer | null, ctx: DecodeContext) => 
 };
 
 /**
- * One Kafka batch decoded into COPY lines, as flat arrays (they cross a thread boundary by
- * structured clone, where arrays of strings and numbers are cheap and objects are not).
- * Row i is `lines[i]` for table TABLES[tables[i]], from message `messages[i]` (an index into the values).
+ * One Kafka batch decoded into COPY text, as flat arrays (they cross a thread boundary by
+ * structured clone, where typed arrays are transferred and objects would be rebuilt one by one).
  */
 export interface DecodedBatch {
-  lines: string[];
-  tables: number[];
-  messages: number[];
+  /** Each table's rows, in TABLES order; tick lines start with an id field (copy-rows.ts). */
+  rows: CopyRows[];
   /** The tick rows' values, in row order (for the bars and the trade numbers). */
   ticks: TickColumns;
   /** Status of every callback row, in row order. */
@@ -68,10 +67,12 @@ function decodeAll(
 ): DecodedBatch {
   const decode = DECODERS[kind];
   const ctx: DecodeContext = { ...batchCtx, recordTimeUs: 0 };
-  const out: DecodedBatch = {
-    lines: [],
-    tables: [],
-    messages: [],
+  // The topic's own table gets room for about the input's size: a line is about as long as its message.
+  let inputBytes = 0;
+  for (const v of values) inputBytes += v ? v.length + ID_WIDTH + 1 : 0;
+  const main = kind === 'ticks' ? TICKS : kind === 'book' ? BOOKS : CALLBACKS;
+  const out: Building = {
+    rows: TABLES.map((_, t) => new CopyRowsBuilder(t === TICKS, t === main ? inputBytes : 0)),
     ticks: emptyTickColumns(),
     callbackStatuses: [],
     invalid: [],
@@ -81,9 +82,8 @@ function decodeAll(
     const value = values[i] ?? null;
     if (fast !== null && value !== null) {
       if (kind === 'ticks') {
-        const line = fast.scanTick(value, ctx);
-        if (line !== null) {
-          addTick(out, line, fast.tick, i);
+        if (fast.scanTick(value, ctx, out.rows[TICKS] as CopyRowsBuilder, i)) {
+          addTickValues(out, fast.tick);
           continue;
         }
       } else {
@@ -99,22 +99,23 @@ function decodeAll(
       out.invalid.push({ message: i, code: d.error.code, text: d.error.message });
       continue;
     }
-    for (const t of d.ticks) addTick(out, tickLine(t), t, i);
+    for (const t of d.ticks) {
+      addRow(out, TICKS, tickLine(t), i);
+      addTickValues(out, t);
+    }
     for (const b of d.books) addRow(out, BOOKS, bookLine(b), i);
     for (const c of d.callbacks) {
       addRow(out, CALLBACKS, callbackLine(c), i);
       out.callbackStatuses.push(c.status);
     }
   }
-  return out;
+  return { ...out, rows: out.rows.map((b) => b.build()) };
 }
 
-/** The table of row `i`. */
-export const tableOfRow = (d: DecodedBatch, i: number): TableName =>
-  TABLES[d.tables[i] as number] as TableName;
+/** A DecodedBatch while its rows are being collected. */
+type Building = Omit<DecodedBatch, 'rows'> & { rows: CopyRowsBuilder[] };
 
-function addTick(out: DecodedBatch, line: string, t: TickRow, message: number): void {
-  addRow(out, TICKS, line, message);
+function addTickValues(out: Building, t: TickValues): void {
   const c = out.ticks;
   c.symbols.push(t.symbol);
   c.exchanges.push(t.exchange);
@@ -124,8 +125,6 @@ function addTick(out: DecodedBatch, line: string, t: TickRow, message: number): 
   c.tradeIds.push(t.tradeId);
 }
 
-function addRow(out: DecodedBatch, table: number, line: string, message: number): void {
-  out.lines.push(line);
-  out.tables.push(table);
-  out.messages.push(message);
+function addRow(out: Building, table: number, line: string, message: number): void {
+  (out.rows[table] as CopyRowsBuilder).add(line, message);
 }

@@ -1,5 +1,6 @@
-import { formatUtcMicros } from './civil.js';
-import { bookLineWithSides, levelJson, tickLine } from './copy-format.js';
+import type { CopyRowsBuilder } from '../copy-rows.js';
+import { formatUtcMicros, utcSecondPrefix } from './civil.js';
+import { bookLineWithSides, COPY_NULL, levelJson } from './copy-format.js';
 import { isDecimalFailure, MAX_INTEGER_DIGITS, MAX_SCALE, parseDecimal } from './decimal.js';
 import { timeMisfit } from './fields.js';
 import { parseTimestamp } from './timestamp.js';
@@ -82,21 +83,26 @@ function splitText(int: number, frac: number): string {
   return `${int}.${digits}`;
 }
 
+/** The values of a tick the bars and trade numbers need. */
+export type TickValues = Pick<TickRow, 'symbol' | 'exchange' | 'price' | 'volume' | 'tickTimeUs' | 'tradeId'>;
+
+const TAB = 9;
+/** The longest tick line the fast path writes: symbol 50, exchange 20, two decimals of 27, time 32, source 50, trade 18, aggressor and separators. */
+const MAX_TICK_LINE = 256;
+
 /**
  * One scanner per batch (it keeps scratch state between messages; not reentrant).
- * scanTick() and scanBook() return the row's COPY line, with the row's values in `tick` / `book`, or null.
+ * scanTick() writes the row's COPY line (values in `tick`) and answers true, or false; scanBook()
+ * returns the row's COPY line (values in `book`), or null.
  */
 export class FastScanner {
   /** The last accepted tick; overwritten by the next call. */
-  readonly tick: TickRow = {
+  readonly tick: TickValues = {
     symbol: '',
     exchange: '',
     price: '',
     volume: '',
-    aggressor: 'BUY',
-    tickTime: '',
     tickTimeUs: 0,
-    source: '',
     tradeId: null,
   };
   /** The last accepted book, sides as jsonb text. */
@@ -134,33 +140,54 @@ export class FastScanner {
   private totalBidText = '';
   private bidsJson = '';
 
-  /** The COPY line of a market.ticks message of the common shape, or null. */
-  scanTick(value: Buffer, ctx: DecodeContext): string | null {
-    if (!this.scanObject(value, TICK_KEYS, -1, -1)) return null;
+  /**
+   * A market.ticks message of the common shape: its COPY line written to `out` (as tickLine writes
+   * it, without making the string), from message `message`. False, with nothing written, otherwise.
+   */
+  scanTick(value: Buffer, ctx: DecodeContext, out: CopyRowsBuilder, message: number): boolean {
+    if (!this.scanObject(value, TICK_KEYS, -1, -1)) return false;
     const t = this.tick;
     const symbol = this.text(T_SYMBOL, 50, null);
     const exchange = this.text(T_EXCHANGE, 20, 'B3');
     const source = this.text(T_SOURCE, 50, 'ProfitDLL');
-    if (symbol === null || exchange === null || source === null) return null;
+    if (symbol === null || exchange === null || source === null) return false;
     const price = this.decimal(this.slots[T_PRICE] as Token, this.scratch);
     const volume = this.decimal(this.slots[T_VOLUME] as Token, this.scratch);
-    if (price === null || volume === null) return null;
+    if (price === null || volume === null) return false;
     const aggressor = this.aggressor();
-    if (aggressor === null) return null;
+    if (aggressor === null) return false;
     const us = this.time(T_TIME, ctx);
-    if (us < 0) return null;
+    if (us < 0) return false;
     const tradeId = this.tradeId();
-    if (tradeId === undefined) return null;
+    if (tradeId === undefined) return false;
     t.symbol = symbol;
     t.exchange = exchange;
     t.price = price;
     t.volume = volume;
-    t.aggressor = aggressor;
     t.tickTimeUs = us;
-    t.tickTime = formatUtcMicros(us);
-    t.source = source;
     t.tradeId = tradeId;
-    return tickLine(t);
+    // Printable ASCII without backslashes throughout (the common shape): nothing to escape.
+    out.begin(message, MAX_TICK_LINE);
+    out.ascii(symbol);
+    out.byte(TAB);
+    out.ascii(exchange);
+    out.byte(TAB);
+    out.ascii(price);
+    out.byte(TAB);
+    out.ascii(volume);
+    out.byte(TAB);
+    out.ascii(aggressor);
+    out.byte(TAB);
+    const sec = Math.floor(us / 1e6);
+    out.ascii(utcSecondPrefix(sec));
+    out.digits(us - sec * 1e6, 6);
+    out.ascii('+00');
+    out.byte(TAB);
+    out.ascii(source);
+    out.byte(TAB);
+    out.ascii(tradeId ?? COPY_NULL);
+    out.end();
+    return true;
   }
 
   /** The COPY line of a market.book message of the common shape, or null. */

@@ -1,18 +1,145 @@
+import { type CopyRows, lineStart, textLength, writeId } from '../copy-rows.js';
 import {
   emptyTickColumns,
   type PartitionOffset,
   partitionKey,
+  type SourceMessage,
   type SourceRef,
   TABLES,
   type TableName,
   type TickColumns,
 } from '../records.js';
 
-/** The rows of one table: COPY text lines and, row by row, the message each came from. */
-export interface TableRows {
-  lines: string[];
-  sources: SourceRef[];
-  bytes: number;
+/** Where a part's rows came from: one Kafka batch of one partition. */
+export interface RowsOrigin {
+  topic: string;
+  partition: number;
+  messages: readonly SourceMessage[];
+  /** Kafka timestamp of each message, ms since the epoch. */
+  timestampsMs: readonly number[];
+}
+
+/** Rows of one table from one Kafka batch. */
+export interface RowsPart {
+  rows: CopyRows;
+  origin: RowsOrigin;
+}
+
+/**
+ * The rows of one table in a flush: parts (one per Kafka batch) of COPY text. Row i counts across
+ * the parts in order. A selection (ascending row numbers) stands for a subset: the rows to store
+ * after the trade numbers, or a half in a bisection.
+ */
+export class TableRows {
+  parts: RowsPart[] = [];
+  length = 0;
+  bytes = 0;
+
+  add(rows: CopyRows, origin: RowsOrigin): void {
+    if (rows.ends.length === 0) return;
+    this.parts.push({ rows, origin });
+    this.length += rows.ends.length;
+    this.bytes += textLength(rows);
+  }
+
+  /** The message row `i` came from: enough to dead-letter it unchanged. */
+  source(i: number): SourceRef {
+    for (const { rows, origin } of this.parts) {
+      if (i >= rows.ends.length) {
+        i -= rows.ends.length;
+        continue;
+      }
+      const m = rows.messages[i] as number;
+      const message = origin.messages[m] as SourceMessage;
+      return {
+        topic: origin.topic,
+        partition: origin.partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+        timestampMs: origin.timestampsMs[m] as number,
+      };
+    }
+    throw new RangeError(`row ${i} past the table's rows`);
+  }
+
+  /** The COPY text of the rows (all, or the selection), as buffers to write in order. */
+  pieces(selection?: readonly number[]): Buffer[] {
+    const out: Buffer[] = [];
+    const view = (rows: CopyRows, from: number, to: number) =>
+      Buffer.from(rows.text.buffer, rows.text.byteOffset + from, to - from);
+    if (!selection) {
+      for (const { rows } of this.parts) out.push(view(rows, 0, textLength(rows)));
+      return out;
+    }
+    // Consecutive selected lines of a part go out as one piece.
+    let run: CopyRows | undefined;
+    let from = 0;
+    let to = 0;
+    this.eachSelected(selection, (rows, r) => {
+      const start = lineStart(rows, r);
+      if (rows !== run || start !== to) {
+        if (run) out.push(view(run, from, to));
+        run = rows;
+        from = start;
+      }
+      to = rows.ends[r] as number;
+    });
+    if (run) out.push(view(run, from, to));
+    return out;
+  }
+
+  /** Bytes of the selected rows' text. */
+  bytesOf(selection: readonly number[]): number {
+    let n = 0;
+    this.eachSelected(selection, (rows, r) => {
+      n += (rows.ends[r] as number) - lineStart(rows, r);
+    });
+    return n;
+  }
+
+  /** Writes `ids[k]` into the id field of the k-th row (of the selection, or of all rows). */
+  writeIds(ids: readonly string[], selection?: readonly number[]): void {
+    let k = 0;
+    if (selection) this.eachSelected(selection, (rows, r) => writeId(rows, r, ids[k++] as string));
+    else
+      for (const { rows } of this.parts)
+        for (let r = 0; r < rows.ends.length; r++) writeId(rows, r, ids[k++] as string);
+  }
+
+  /** Calls `fn` with the part and local row of each selected row, in order. */
+  private eachSelected(selection: readonly number[], fn: (rows: CopyRows, r: number) => void): void {
+    let p = 0;
+    let base = 0;
+    for (const i of selection) {
+      let part = this.parts[p];
+      while (part && i >= base + part.rows.ends.length) {
+        base += part.rows.ends.length;
+        part = this.parts[++p];
+      }
+      if (!part || i < base) throw new RangeError(`selection not ascending or past the rows at ${i}`);
+      fn(part.rows, i - base);
+    }
+  }
+
+  /** Keeps the parts whose origin passes `keep`; returns the row numbers kept, in their old numbering. */
+  keepParts(keep: (origin: RowsOrigin) => boolean): number[] {
+    const kept: number[] = [];
+    let base = 0;
+    const parts: RowsPart[] = [];
+    for (const part of this.parts) {
+      const n = part.rows.ends.length;
+      if (keep(part.origin)) {
+        parts.push(part);
+        for (let r = 0; r < n; r++) kept.push(base + r);
+      }
+      base += n;
+    }
+    this.parts = parts;
+    this.length = kept.length;
+    this.bytes = parts.reduce((sum, p) => sum + textLength(p.rows), 0);
+    return kept;
+  }
 }
 
 /**
@@ -22,36 +149,42 @@ export interface TableRows {
  */
 export class FlushBatch {
   readonly tables: Record<TableName, TableRows> = {
-    market_ticks: { lines: [], sources: [], bytes: 0 },
-    order_book_snapshots: { lines: [], sources: [], bytes: 0 },
-    profitdll_callbacks: { lines: [], sources: [], bytes: 0 },
+    market_ticks: new TableRows(),
+    order_book_snapshots: new TableRows(),
+    profitdll_callbacks: new TableRows(),
   };
   /** Row i of each column is row i of `tables.market_ticks`. */
   ticks: TickColumns = emptyTickColumns();
   readonly offsets = new Map<string, PartitionOffset>();
-  rows = 0;
-  bytes = 0;
 
   constructor(readonly openedAtMs: number) {}
 
-  addRow(table: TableName, line: string, source: SourceRef): void {
-    const t = this.tables[table];
-    t.lines.push(line);
-    t.sources.push(source);
-    t.bytes += line.length;
-    this.rows += 1;
-    this.bytes += line.length;
+  get rows(): number {
+    return TABLES.reduce((n, t) => n + this.tables[t].length, 0);
   }
 
-  /** The values of a tick row added with addRow: row `i` of `from`. */
-  addTickValues(from: TickColumns, i: number): void {
+  get bytes(): number {
+    return TABLES.reduce((n, t) => n + this.tables[t].bytes, 0);
+  }
+
+  /**
+   * The rows one Kafka batch decoded into: `rows` per table in TABLES order, `ticks` the values of
+   * its tick rows.
+   */
+  add(origin: RowsOrigin, rows: readonly CopyRows[], ticks: TickColumns): void {
+    TABLES.forEach((t, k) => {
+      const r = rows[k];
+      if (r) this.tables[t].add(r, origin);
+    });
     const c = this.ticks;
-    c.symbols.push(from.symbols[i] as string);
-    c.exchanges.push(from.exchanges[i] as string);
-    c.prices.push(from.prices[i] as string);
-    c.volumes.push(from.volumes[i] as string);
-    c.timesUs.push(from.timesUs[i] as number);
-    c.tradeIds.push(from.tradeIds[i] as string | null);
+    for (let i = 0; i < ticks.symbols.length; i++) {
+      c.symbols.push(ticks.symbols[i] as string);
+      c.exchanges.push(ticks.exchanges[i] as string);
+      c.prices.push(ticks.prices[i] as string);
+      c.volumes.push(ticks.volumes[i] as string);
+      c.timesUs.push(ticks.timesUs[i] as number);
+      c.tradeIds.push(ticks.tradeIds[i] as string | null);
+    }
   }
 
   /**
@@ -76,24 +209,15 @@ export class FlushBatch {
 
   /** Drop the rows and offsets of these partitions (fenced, or already stored). Returns rows dropped. */
   dropPartitions(keys: ReadonlySet<string>): number {
-    let dropped = 0;
+    const before = this.rows;
     for (const t of TABLES) {
       const rows = this.tables[t];
-      const keep: number[] = [];
-      rows.sources.forEach((s, i) => {
-        if (!keys.has(partitionKey(s.topic, s.partition))) keep.push(i);
-      });
-      if (keep.length === rows.lines.length) continue;
-      dropped += rows.lines.length - keep.length;
-      rows.lines = keep.map((i) => rows.lines[i] as string);
-      rows.sources = keep.map((i) => rows.sources[i] as SourceRef);
-      rows.bytes = rows.lines.reduce((n, l) => n + l.length, 0);
-      if (t === 'market_ticks') this.ticks = pickTicks(this.ticks, keep);
+      const was = rows.length;
+      const kept = rows.keepParts((o) => !keys.has(partitionKey(o.topic, o.partition)));
+      if (t === 'market_ticks' && kept.length !== was) this.ticks = pickTicks(this.ticks, kept);
     }
     for (const k of keys) this.offsets.delete(k);
-    this.rows -= dropped;
-    this.bytes = TABLES.reduce((n, t) => n + this.tables[t].bytes, 0);
-    return dropped;
+    return before - this.rows;
   }
 }
 

@@ -6,7 +6,7 @@ import { classifyError, DeadlineError, errorMessage } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { type SourceRef, TABLES, type TableName, type TickColumns } from '../records.js';
 import { BOOK_COLUMNS, CALLBACK_COLUMNS, TICK_COLUMNS } from '../transform/copy-format.js';
-import { type FlushBatch, pickTicks } from './batch.js';
+import { type FlushBatch, pickTicks, type TableRows } from './batch.js';
 import { advanceOffsets } from './offset-store.js';
 
 // Tick ids are taken from the identity's sequence before the COPY, so the worker knows each stored
@@ -14,15 +14,12 @@ import { advanceOffsets } from './offset-store.js';
 const TICK_ID_SEQUENCE = 'data_capture.market_ticks_id_seq';
 const RESERVE_IDS_SQL = `select string_agg(nextval($1::regclass)::text, ',' order by g) as ids from generate_series(1, $2::int) as g`;
 
+// Tick lines carry their id field first (copy-rows.ts).
 const COPY_SQL: Record<TableName, string> = {
   market_ticks: `copy data_capture.market_ticks (id, ${TICK_COLUMNS.join(', ')}) from stdin`,
   order_book_snapshots: `copy data_capture.order_book_snapshots (${BOOK_COLUMNS.join(', ')}) from stdin`,
   profitdll_callbacks: `copy data_capture.profitdll_callbacks (${CALLBACK_COLUMNS.join(', ')}) from stdin`,
 };
-
-// Lines are joined into chunks of this size: big enough to amortise stream overhead,
-// small enough not to double the batch in memory.
-const CHUNK_CHARS = 1 << 18;
 
 interface Refusal {
   code: string;
@@ -131,28 +128,33 @@ export class CopySink implements Sink {
         try {
           await advanceOffsets(client, this.opts.groupId, [...batch.offsets.values()]);
           const trades = await this.keepNewTrades(client, batch);
-          const { ticks } = trades;
-          const ids = await reserveTickIds(client, trades.lines.length);
+          const { ticks, keep } = trades;
+          const tickRows = batch.tables.market_ticks;
+          const ids = await reserveTickIds(client, keep?.length ?? tickRows.length);
+          tickRows.writeIds(ids, keep);
           const rejected: RejectedRow[] = [];
           const rowsByTable = {} as Record<TableName, number>;
           const bytesByTable = {} as Record<TableName, number>;
           let rejectedTicks: Set<number> | undefined;
           for (const table of TABLES) {
-            const isTicks = table === 'market_ticks';
-            const sources = isTicks ? trades.sources : batch.tables[table].sources;
-            const lines = isTicks ? withIds(ids, trades.lines) : batch.tables[table].lines;
-            rowsByTable[table] = lines.length;
-            bytesByTable[table] = isTicks ? trades.bytes : batch.tables[table].bytes;
-            if (lines.length === 0) continue;
+            const rows = batch.tables[table];
+            // Only the ticks have a selection: those whose trade is new.
+            const selection = table === 'market_ticks' ? keep : undefined;
+            rowsByTable[table] = selection?.length ?? rows.length;
+            bytesByTable[table] = selection ? rows.bytesOf(selection) : rows.bytes;
+            if (rowsByTable[table] === 0) continue;
             if (!isolate) {
-              await this.copy(client, table, lines);
+              await this.copy(client, table, rows.pieces(selection));
               continue;
             }
+            // Refusals by position in the selection (the ticks' columns are numbered so too).
             const refused = new Map<number, Refusal>();
-            await this.copyBisecting(client, table, lines, 0, refused);
-            for (const [i, why] of refused) rejected.push({ table, source: sources[i] as SourceRef, ...why });
+            const all = selection ?? Array.from({ length: rows.length }, (_, i) => i);
+            await this.copyBisecting(client, table, rows, all, 0, refused);
+            for (const [k, why] of refused)
+              rejected.push({ table, source: rows.source(all[k] as number), ...why });
             rowsByTable[table] -= refused.size;
-            if (isTicks) rejectedTicks = new Set(refused.keys());
+            if (table === 'market_ticks') rejectedTicks = new Set(refused.keys());
           }
           if (rejectedTicks && rejectedTicks.size > 0 && this.opts.trades)
             await this.opts.trades.forget(client, ticks, [...rejectedTicks]);
@@ -176,33 +178,25 @@ export class CopySink implements Sink {
     );
   }
 
-  /** The tick rows to COPY: all of them, or with trade numbers, those whose trade is not stored yet. */
+  /**
+   * The tick rows to COPY: all of them (`keep` undefined), or with trade numbers, the row numbers of
+   * those whose trade is not stored yet; `ticks` their values.
+   */
   private async keepNewTrades(client: pg.ClientBase, batch: FlushBatch) {
-    const { lines, sources, bytes } = batch.tables.market_ticks;
     const all = {
-      lines,
-      sources,
-      bytes,
+      keep: undefined as number[] | undefined,
       ticks: batch.ticks,
       duplicates: 0,
       openGaps: undefined as number | undefined,
     };
-    if (!this.opts.trades || lines.length === 0) return all;
+    if (!this.opts.trades || batch.tables.market_ticks.length === 0) return all;
     const r = await this.opts.trades.record(client, batch.ticks);
     const keep: number[] = [];
     r.keep.forEach((k, i) => {
       if (k) keep.push(i);
     });
-    if (keep.length === lines.length) return { ...all, openGaps: r.openGaps };
-    const kept = keep.map((i) => lines[i] as string);
-    return {
-      lines: kept,
-      sources: keep.map((i) => sources[i] as SourceRef),
-      bytes: kept.reduce((n, l) => n + l.length, 0),
-      ticks: pickTicks(batch.ticks, keep),
-      duplicates: r.duplicates,
-      openGaps: r.openGaps,
-    };
+    if (keep.length === r.keep.length) return { ...all, openGaps: r.openGaps };
+    return { keep, ticks: pickTicks(batch.ticks, keep), duplicates: r.duplicates, openGaps: r.openGaps };
   }
 
   /** The bar step over the ticks this transaction stored (rejected ones left out). */
@@ -223,43 +217,47 @@ export class CopySink implements Sink {
     );
   }
 
-  private async copy(client: pg.PoolClient, table: TableName, lines: readonly string[]): Promise<void> {
+  private async copy(client: pg.PoolClient, table: TableName, pieces: readonly Buffer[]): Promise<void> {
     const end = this.metrics.copyDuration.startTimer({ table });
     const stream = client.query(copyFrom(COPY_SQL[table]));
-    // Written all at once, not chunk by chunk on 'drain': between two event-loop turns the socket
-    // can then take as much as the kernel accepts, not one chunk.
-    for (const chunk of chunks(lines)) stream.write(chunk);
+    // Written all at once, not piece by piece on 'drain': between two event-loop turns the socket
+    // can then take as much as the kernel accepts, not one piece.
+    for (const piece of pieces) stream.write(piece);
     stream.end();
     await finished(stream);
     end();
   }
 
-  /** COPY `lines` under a savepoint; on a data error split them in halves until the refused rows are found. */
+  /**
+   * COPY the rows `selection[first..]` under a savepoint; on a data error split them in halves until
+   * the refused rows are found. Refusals are keyed by position in the selection.
+   */
   private async copyBisecting(
     client: pg.PoolClient,
     table: TableName,
-    lines: readonly string[],
+    rows: TableRows,
+    selection: readonly number[],
     first: number,
     refused: Map<number, Refusal>,
   ): Promise<void> {
     await client.query('savepoint isolate');
     try {
-      await this.copy(client, table, lines);
+      await this.copy(client, table, rows.pieces(selection));
       await client.query('release savepoint isolate');
       return;
     } catch (err) {
       if (classifyError(err) !== 'data') throw err;
       await client.query('rollback to savepoint isolate');
       await client.query('release savepoint isolate');
-      if (lines.length === 1) {
+      if (selection.length === 1) {
         const code = `db_${String((err as { code?: unknown }).code ?? 'unknown')}`;
         refused.set(first, { code, message: errorMessage(err) });
         return;
       }
     }
-    const mid = lines.length >> 1;
-    await this.copyBisecting(client, table, lines.slice(0, mid), first, refused);
-    await this.copyBisecting(client, table, lines.slice(mid), first + mid, refused);
+    const mid = selection.length >> 1;
+    await this.copyBisecting(client, table, rows, selection.slice(0, mid), first, refused);
+    await this.copyBisecting(client, table, rows, selection.slice(mid), first + mid, refused);
   }
 }
 
@@ -268,11 +266,6 @@ async function reserveTickIds(client: pg.ClientBase, n: number): Promise<string[
   if (n === 0) return [];
   const { rows } = await client.query<{ ids: string }>(RESERVE_IDS_SQL, [TICK_ID_SEQUENCE, n]);
   return (rows[0]?.ids ?? '').split(',');
-}
-
-/** Each COPY line behind its id column. */
-function withIds(ids: readonly string[], lines: readonly string[]): string[] {
-  return lines.map((line, i) => `${ids[i]}\t${line}`);
 }
 
 /**
@@ -297,17 +290,4 @@ async function withDeadline<T>(
   } finally {
     clearTimeout(timer);
   }
-}
-
-function* chunks(lines: readonly string[]): Generator<string> {
-  // Appending builds a rope that V8 flattens once when the chunk is written: no array copies.
-  let chunk = '';
-  for (const line of lines) {
-    chunk += line;
-    if (chunk.length >= CHUNK_CHARS) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk.length > 0) yield chunk;
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CopyRowsBuilder, emptyCopyRows } from '../../src/copy-rows.js';
 import { withClient } from '../../src/db.js';
 import { OffsetConflictError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
@@ -48,15 +49,27 @@ const claim = (
     }),
   );
 
-/** A batch of `n` PETR4 ticks of one partition, offsets from..from+n-1, under `epoch`. */
-function ticks(partition: number, from: number, n: number, epoch: string, price = '10.5'): FlushBatch {
+/**
+ * A batch of `n` PETR4 ticks of one partition, offsets from..from+n-1, under `epoch`; `edit` may
+ * change a line (by its offset) before it is added.
+ */
+function ticks(
+  partition: number,
+  from: number,
+  n: number,
+  epoch: string,
+  edit: (offset: number, line: string) => string = (_, line) => line,
+): FlushBatch {
   const b = new FlushBatch(0);
+  const rows = new CopyRowsBuilder(true);
+  const c = emptyTickColumns();
+  const messages = [];
   for (let k = 0; k < n; k++) {
     const us = Date.parse('2025-03-07T14:00:00Z') * 1000 + (from + k) * 1_000_000 + partition;
     const row = {
       symbol: 'PETR4',
       exchange: 'B3',
-      price,
+      price: '10.5',
       volume: '100',
       aggressor: 'BUY' as const,
       tickTime: formatUtcMicros(us),
@@ -64,23 +77,17 @@ function ticks(partition: number, from: number, n: number, epoch: string, price 
       source: 'ProfitDLL',
       tradeId: String(from + k),
     };
-    b.addRow('market_ticks', tickLine(row), {
-      topic: 'ticks',
-      partition,
-      offset: String(from + k),
-      key: null,
-      value: Buffer.from('{}'),
-      timestampMs: 0,
-    });
-    const c = emptyTickColumns();
+    rows.add(edit(from + k, tickLine(row)), k);
+    messages.push({ offset: String(from + k), timestamp: '0', key: null, value: Buffer.from('{}') });
     c.symbols.push('PETR4');
     c.exchanges.push('B3');
-    c.prices.push(price);
+    c.prices.push(row.price);
     c.volumes.push('100');
     c.timesUs.push(us);
     c.tradeIds.push(String(from + k));
-    b.addTickValues(c, 0);
   }
+  const origin = { topic: 'ticks', partition, messages, timestampsMs: messages.map(() => 0) };
+  b.add(origin, [rows.build(), emptyCopyRows(), emptyCopyRows()], c);
   b.advance('ticks', partition, String(from), String(from + n - 1), epoch);
   return b;
 }
@@ -148,14 +155,14 @@ describe('CopySink on the real stack', () => {
 
   it('gives ticks ids from the sequence, in row order, and isolates a row the database refuses', async () => {
     const c = await claim(3);
-    const batch = ticks(3, 0, 4, c.epoch);
+    const batch = ticks(3, 0, 4, c.epoch, (offset, line) =>
+      offset === 2 ? line.replace('\tProfitDLL\t', '\tX\t') : line,
+    );
     // A price over numeric(18,8) slips past no decoder, but a CHECK can still refuse a row: make one.
     await owner.query(
       `alter table data_capture.market_ticks add constraint sink_test_no_x check (source <> 'X')`,
     );
     try {
-      const lines = batch.tables.market_ticks.lines;
-      lines[2] = (lines[2] as string).replace('\tProfitDLL\t', '\tX\t');
       const rejected: unknown[] = [];
       const result = await sink(rejected).write(batch);
       expect(result.rowsByTable.market_ticks).toBe(3);

@@ -1,15 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { partitionKey, type SourceRef } from '../../src/records.js';
-import { BatchBuffer, FlushBatch } from '../../src/writers/batch.js';
+import { type CopyRows, CopyRowsBuilder, emptyCopyRows, ID_WIDTH } from '../../src/copy-rows.js';
+import { emptyTickColumns, partitionKey, type TickColumns } from '../../src/records.js';
+import { BatchBuffer, FlushBatch, type RowsOrigin, TableRows } from '../../src/writers/batch.js';
 
-const src = (topic: string, partition: number, offset: number): SourceRef => ({
-  topic,
-  partition,
-  offset: String(offset),
-  key: null,
-  value: Buffer.from(`m${offset}`),
-  timestampMs: 1_000 + offset,
-});
+/** A Kafka batch of one partition, message k at offset first + k, one line per message. */
+function origin(topic: string, partition: number, first: number, n: number): RowsOrigin {
+  const messages = Array.from({ length: n }, (_, k) => ({
+    offset: String(first + k),
+    timestamp: String(1_000 + first + k),
+    key: null,
+    value: Buffer.from(`m${first + k}`),
+  }));
+  return { topic, partition, messages, timestampsMs: messages.map((m) => Number(m.timestamp)) };
+}
+
+const copyRows = (lines: readonly string[], withId = false): CopyRows => {
+  const b = new CopyRowsBuilder(withId);
+  lines.forEach((line, k) => {
+    b.add(line, k);
+  });
+  return b.build();
+};
+
+/** Rows per table (ticks, books, callbacks). */
+const tables = (ticks: string[], books: string[] = []) => [
+  copyRows(ticks, true),
+  copyRows(books),
+  emptyCopyRows(),
+];
+
+const text = (pieces: readonly Buffer[]) => Buffer.concat(pieces).toString();
 
 function fakeClock(start = 0) {
   let t = start;
@@ -27,8 +47,8 @@ describe('BatchBuffer closes a batch on rows, bytes or age', () => {
     const clock = fakeClock(1_000);
     const buffer = new BatchBuffer({ maxRows: 5, maxBytes: 1_000, maxAgeMs: 100 }, clock.now);
     const open = buffer.open();
-    for (let i = 0; i < rows; i++)
-      open.addRow('market_ticks', `${'x'.repeat(lineLen - 1)}\n`, src('t', 0, i));
+    const lines = Array.from({ length: rows }, () => `${'x'.repeat(lineLen - 1)}\n`);
+    open.add(origin('t', 0, 0, rows), [emptyCopyRows(), copyRows(lines), emptyCopyRows()], noTicks);
     open.advance('t', 0, '0', String(rows - 1), '1');
     clock.advance(ageMs);
     expect(buffer.isDue()).toBe(due);
@@ -56,7 +76,9 @@ describe('BatchBuffer closes a batch on rows, bytes or age', () => {
   });
 });
 
-const tickOf = (symbol: string, timeUs: number) => ({
+const noTicks = emptyTickColumns();
+
+const tickOf = (symbol: string, timeUs: number): TickColumns => ({
   symbols: [symbol],
   exchanges: ['B3'],
   prices: ['1'],
@@ -93,20 +115,73 @@ describe('FlushBatch', () => {
 
   it('dropPartitions removes exactly the rows, tick values and offsets of those partitions', () => {
     const b = new FlushBatch(0);
-    b.addRow('market_ticks', 'p0\n', src('t', 0, 0));
-    b.addTickValues(tickOf('PETR4', 10), 0);
-    b.addRow('market_ticks', 'p1\n', src('t', 1, 0));
-    b.addTickValues(tickOf('VALE3', 20), 0);
-    b.addRow('order_book_snapshots', 'b1\n', src('t', 1, 1));
+    b.add(origin('t', 0, 0, 1), tables(['p0\n']), tickOf('PETR4', 10));
+    b.add(origin('t', 1, 0, 2), tables(['p1\n'], ['b1\n']), tickOf('VALE3', 20));
     b.advance('t', 0, '0', '0', '1');
     b.advance('t', 1, '0', '1', '1');
     const dropped = b.dropPartitions(new Set([partitionKey('t', 1)]));
     expect(dropped).toBe(2);
     expect(b.rows).toBe(1);
-    expect(b.bytes).toBe(3);
-    expect(b.tables.market_ticks.lines).toEqual(['p0\n']);
+    expect(b.bytes).toBe(ID_WIDTH + 1 + 3);
+    expect(text(b.tables.market_ticks.pieces())).toBe(`${'0'.repeat(ID_WIDTH)}\tp0\n`);
     expect(b.ticks).toEqual(tickOf('PETR4', 10));
-    expect(b.tables.order_book_snapshots.lines).toEqual([]);
+    expect(b.tables.order_book_snapshots.length).toBe(0);
     expect([...b.offsets.keys()]).toEqual([partitionKey('t', 0)]);
+  });
+});
+
+describe('TableRows', () => {
+  // Two Kafka batches: rows 0-2 from partition 0 (offsets 10-12), rows 3-4 from partition 1 (offsets 0-1).
+  const rows = () => {
+    const t = new TableRows();
+    t.add(copyRows(['a\n', 'bb\n', 'c\n'], true), origin('t', 0, 10, 3));
+    t.add(copyRows(['d\n', 'e\n'], true), origin('t', 1, 0, 2));
+    return t;
+  };
+  const id = (n: string) => n.padStart(ID_WIDTH, '0');
+
+  it('writes ids into the rows (all of them, or the selected ones in order) and hands out the text', () => {
+    const t = rows();
+    t.writeIds(['1', '2', '3', '4', '5']);
+    expect(text(t.pieces())).toBe(
+      `${id('1')}\ta\n${id('2')}\tbb\n${id('3')}\tc\n${id('4')}\td\n${id('5')}\te\n`,
+    );
+    // A retry with other ids and a selection overwrites them.
+    t.writeIds(['77', '9000000000000000001'], [1, 4]);
+    expect(text(t.pieces([1, 4]))).toBe(`${id('77')}\tbb\n9000000000000000001\te\n`);
+  });
+
+  it.each([
+    { selection: [0, 1, 2, 3, 4], pieces: 2 },
+    { selection: [0, 1], pieces: 1 },
+    { selection: [0, 2], pieces: 2 },
+    { selection: [2, 3], pieces: 2 },
+    { selection: [4], pieces: 1 },
+    { selection: [], pieces: 0 },
+  ])(
+    'selection $selection: consecutive rows of a part go out as one piece ($pieces)',
+    ({ selection, pieces }) => {
+      const t = rows();
+      const lines = ['a', 'bb', 'c', 'd', 'e'];
+      const out = t.pieces(selection);
+      expect(out).toHaveLength(pieces);
+      expect(text(out)).toBe(selection.map((i) => `${id('0')}\t${lines[i]}\n`).join(''));
+      expect(t.bytesOf(selection)).toBe(Buffer.byteLength(text(out)));
+    },
+  );
+
+  it('names the message of each row, across parts', () => {
+    const t = rows();
+    expect([0, 2, 3, 4].map((i) => t.source(i)).map((s) => [s.partition, s.offset, s.timestampMs])).toEqual([
+      [0, '10', 1_010],
+      [0, '12', 1_012],
+      [1, '0', 1_000],
+      [1, '1', 1_001],
+    ]);
+    expect(() => t.source(5)).toThrow(RangeError);
+  });
+
+  it('a selection out of order is refused', () => {
+    expect(() => rows().pieces([3, 1])).toThrow(RangeError);
   });
 });

@@ -1,12 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { CopyRows } from '../../src/copy-rows.js';
+import { TABLES } from '../../src/records.js';
 import type { BatchContext } from '../../src/transform/decode-batch.js';
-import {
-  type DecodedBatch,
-  decodeBatch,
-  type TopicKind,
-  tableOfRow,
-} from '../../src/transform/decode-batch.js';
+import { type DecodedBatch, decodeBatch, type TopicKind } from '../../src/transform/decode-batch.js';
 import { DecodeThread } from '../../src/transform/decode-thread.js';
+import { linesOf } from '../support/copy-rows.js';
 
 const NOW_US = Date.parse('2026-11-24T14:00:00Z') * 1000;
 const ctx: BatchContext = {
@@ -32,9 +30,12 @@ const book = Buffer.from(
 const callback = (type: string, payload: unknown) =>
   Buffer.from(JSON.stringify({ type, callbackTime: '2026-11-24T10:00:00-03:00', payload }));
 
-/** What a decoded batch says, row by row, in a form a table can state. */
+/** What a decoded batch says, row by row (table by table), in a form a table can state. */
 function rows(d: DecodedBatch) {
-  return d.lines.map((line, i) => ({ table: tableOfRow(d, i), message: d.messages[i], line }));
+  return TABLES.flatMap((table, t) => {
+    const r = d.rows[t] as CopyRows;
+    return linesOf(r, table === 'market_ticks').map((line, i) => ({ table, message: r.messages[i], line }));
+  });
 }
 
 describe('decodeBatch', () => {
@@ -77,10 +78,10 @@ describe('decodeBatch', () => {
   it.each(cases)('%s', (_name, kind, values, want) => {
     const d = decodeBatch(kind, values, at(values), ctx);
     expect(rows(d).map((r) => r.table)).toEqual(want.tables);
-    expect(d.messages).toEqual(want.messages);
+    expect(rows(d).map((r) => r.message)).toEqual(want.messages);
     expect(d.invalid.map((b) => [b.message, b.code])).toEqual(want.invalid);
     for (const b of d.invalid) expect(b.text.length).toBeGreaterThan(0);
-    for (const line of d.lines) expect(line.endsWith('\n')).toBe(true);
+    for (const { line } of rows(d)) expect(line.endsWith('\n')).toBe(true);
   });
 
   it('reports each tick for the bars and each callback status, in row order', () => {

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../src/consumers/dead-letter.js';
 import type { Source, SourceHandlers } from '../../src/consumers/kafka-source.js';
+import { CopyRowsBuilder, emptyCopyRows } from '../../src/copy-rows.js';
 import { OffsetConflictError, TransientError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { Pipeline } from '../../src/pipeline.js';
@@ -10,6 +11,7 @@ import type { DecodedBatch } from '../../src/transform/decode-batch.js';
 import type { Decoder } from '../../src/transform/decode-thread.js';
 import type { FlushBatch } from '../../src/writers/batch.js';
 import type { Sink } from '../../src/writers/copy-sink.js';
+import { linesOf } from '../support/copy-rows.js';
 
 /**
  * The pipeline's decisions with fake ports and no servers, as Kafka Connect tests its WorkerSinkTask:
@@ -43,10 +45,8 @@ function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: nu
       calls.stopped.push('decoder');
     },
     decode: async (_kind, values) => {
-      const d: DecodedBatch = {
-        lines: [],
-        tables: [],
-        messages: [],
+      const rows = new CopyRowsBuilder(true);
+      const d: Omit<DecodedBatch, 'rows'> = {
         ticks: emptyTickColumns(),
         callbackStatuses: [],
         invalid: [],
@@ -56,9 +56,7 @@ function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: nu
         if (text === 'bad') d.invalid.push({ message: i, code: 'not_json', text: 'bad' });
         else if (text === 'die') throw new TransientError('decode thread exited with code 70');
         else {
-          d.lines.push(`${text}\n`);
-          d.tables.push(0);
-          d.messages.push(i);
+          rows.add(`${text}\n`, i);
           d.ticks.symbols.push(text);
           d.ticks.exchanges.push('B3');
           d.ticks.prices.push('1');
@@ -67,14 +65,15 @@ function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: nu
           d.ticks.tradeIds.push(null);
         }
       });
-      return d;
+      return { ...d, rows: [rows.build(), emptyCopyRows(), emptyCopyRows()] };
     },
   };
   const script = [...(opts.script ?? [])];
   const writes: { lines: string[]; offsets: PartitionOffset[] }[] = [];
   const sink: Sink = {
     write: async (batch: FlushBatch) => {
-      writes.push({ lines: [...batch.tables.market_ticks.lines], offsets: [...batch.offsets.values()] });
+      const lines = batch.tables.market_ticks.parts.flatMap((p) => linesOf(p.rows, true));
+      writes.push({ lines, offsets: [...batch.offsets.values()] });
       const step = script.shift() ?? 'ok';
       if (step instanceof Error) throw step;
       if (typeof step === 'function') await step();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type CopyRows, CopyRowsBuilder, lineText } from '../../src/copy-rows.js';
 import { bookLine, tickLine } from '../../src/transform/copy-format.js';
 import {
   type BatchContext,
@@ -9,6 +10,7 @@ import {
 } from '../../src/transform/decode-batch.js';
 import { FastScanner } from '../../src/transform/fast-scan.js';
 import { type DecodeContext, decodeBook, decodeTick } from '../../src/transform/index.js';
+import { linesOf } from '../support/copy-rows.js';
 
 /**
  * The fast path is held to the general path: on random valid messages, random mutations of them
@@ -492,13 +494,26 @@ const ADVERSARIAL: (string | Buffer | null)[] = [
   '{"symbol":"PETR4","snapshotTime":"2026-11-24T13:00:00Z","bids":[{"price":"30.12","volume":1}],"asks":[{"price":"30.14","volume":1}],"bids":[{"price":"30.12","volume":1}]}',
 ];
 
+/** The fast path's tick line as text, or null when it leaves the message to the general path (writing nothing). */
+function scanTickLine(scanner: FastScanner, value: Buffer, ctx: DecodeContext): string | null {
+  const out = new CopyRowsBuilder(false);
+  const taken = scanner.scanTick(value, ctx, out, 0);
+  const rows = out.build();
+  if (!taken) {
+    expect(rows.text.length).toBe(0);
+    return null;
+  }
+  return lineText(rows, 0);
+}
+
 /** Where each message went: the fast path, or the general path to a row or an invalid verdict. */
 function tally(kind: TopicKind, values: (Buffer | null)[], kafkaMs: number[]) {
   const scanner = new FastScanner();
   const counts = { fast: 0, generalValid: 0, invalid: 0 };
   values.forEach((v, i) => {
     const ctx: DecodeContext = { ...batchCtx, recordTimeUs: (kafkaMs[i] as number) * 1000 };
-    const line = v === null ? null : kind === 'ticks' ? scanner.scanTick(v, ctx) : scanner.scanBook(v, ctx);
+    const line =
+      v === null ? null : kind === 'ticks' ? scanTickLine(scanner, v, ctx) : scanner.scanBook(v, ctx);
     const general = kind === 'ticks' ? decodeTick(v, ctx) : decodeBook(v, ctx);
     if (line !== null) {
       counts.fast++;
@@ -574,12 +589,12 @@ describe('fast path = general path', () => {
     ];
     const kafkaMs = values.map(() => Date.UTC(2026, 10, 24, 13));
     const d = expectSameBatch('ticks', values, kafkaMs);
-    expect(d.lines).toEqual([
+    expect(linesOf(d.rows[0] as CopyRows, true)).toEqual([
       'PETR4\tB3\t30.12\t100\tBUY\t2026-11-24 13:00:00.123000+00\tProfitDLL\t42\n',
       'PETR4\tB3\t30.12\t100\tBUY\t2026-11-24 13:00:00.123000+00\tProfitDLL\t\\N\n',
       'VALE3\tB3\t30.12\t100\tBUY\t2026-11-24 13:00:00.123000+00\tProfitDLL\t7\n',
     ]);
-    expect(d.messages).toEqual([0, 1, 3]);
+    expect([...(d.rows[0] as CopyRows).messages]).toEqual([0, 1, 3]);
     expect(d.ticks.tradeIds).toEqual(['42', null, '7']);
     expect(d.invalid.map((b) => [b.message, b.code])).toEqual([[2, 'empty_value']]);
     expect(tally('ticks', values, kafkaMs)).toEqual({ fast: 2, generalValid: 1, invalid: 1 });
@@ -619,7 +634,7 @@ describe('FastScanner: what it takes, what it leaves to the general path', () =>
     ['invalid: zero price', tick('').replace('"30.12"', '"0"'), false],
     ['invalid: beyond the future window', tick('').replace('10:00:00', '10:07:00'), false],
   ])('tick, %s: taken %s', (_name, text, taken) => {
-    const line = new FastScanner().scanTick(Buffer.from(text), ctx);
+    const line = scanTickLine(new FastScanner(), Buffer.from(text), ctx);
     expect(line !== null).toBe(taken);
     const general = decodeTick(Buffer.from(text), ctx);
     if (taken) expect(line).toBe(general.ok ? tickLine(general.ticks[0] as never) : 'general path refuses');
