@@ -4,17 +4,17 @@ import type { Source, SourceHandlers } from './consumers/kafka-source.js';
 import { backoffMs, classifyError, errorMessage, OffsetConflictError, retryWithBackoff } from './errors.js';
 import type { Logger } from './observability/log.js';
 import type { Metrics } from './observability/metrics.js';
-import {
-  partitionKey,
-  type SourceBatch,
-  type SourceMessage,
-  type SourceRef,
-  TABLES,
-  type Watermarks,
-} from './records.js';
+import { partitionKey, type SourceBatch, type SourceRef, TABLES, type Watermarks } from './records.js';
 import type { BatchContext, DecodedBatch, TopicKind } from './transform/decode-batch.js';
 import type { Decoder } from './transform/decode-thread.js';
-import { BatchBuffer, type BatchLimits, type FlushBatch, type RowsOrigin } from './writers/batch.js';
+import {
+  BatchBuffer,
+  type BatchLimits,
+  type FlushBatch,
+  packOrigin,
+  type RowsOrigin,
+  sourceRefs,
+} from './writers/batch.js';
 import type { Sink } from './writers/copy-sink.js';
 import type { Claim } from './writers/offset-store.js';
 
@@ -171,14 +171,13 @@ export class Pipeline {
     // The claim went void (a rebalance, or a fence: the partition is claimed again) after the batch
     // was handed over: not taken; the next claim reads on from the stored offset.
     if (epoch === undefined) return;
-    const timestampsMs = messages.map((m) => Number(m.timestamp));
+    const origin = packOrigin(topic, partition, messages);
     const decoded = await this.ports.decoder.decode(
       kind,
-      messages.map((m) => m.value),
-      timestampsMs,
+      origin.values,
+      origin.timestampsMs,
       this.settings.decode,
     );
-    const origin: RowsOrigin = { topic, partition, messages, timestampsMs };
     const invalid = this.countVerdicts(decoded, origin);
     if (invalid.length > 0)
       await this.retrying(
@@ -201,18 +200,13 @@ export class Pipeline {
   private countVerdicts(decoded: DecodedBatch, origin: RowsOrigin): DeadLetter[] {
     const { metrics } = this.ports;
     for (const status of decoded.callbackStatuses) metrics.callbacksByStatus.inc({ status });
-    return decoded.invalid.map((bad): DeadLetter => {
+    const sources = sourceRefs(
+      origin,
+      decoded.invalid.map((bad) => bad.message),
+    );
+    return decoded.invalid.map((bad, k): DeadLetter => {
       metrics.invalidMessages.inc({ topic: origin.topic, reason: bad.code });
-      const m = origin.messages[bad.message] as SourceMessage;
-      const source: SourceRef = {
-        topic: origin.topic,
-        partition: origin.partition,
-        offset: m.offset,
-        key: m.key,
-        value: m.value,
-        timestampMs: origin.timestampsMs[bad.message] as number,
-      };
-      return { source, code: bad.code, message: bad.text };
+      return { source: sources[k] as SourceRef, code: bad.code, message: bad.text };
     });
   }
 

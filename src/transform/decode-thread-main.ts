@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../errors.js';
+import { unpackBytes } from '../packed.js';
 import { decodeBatch } from './decode-batch.js';
 import type { DecodeRequest, DecodeResponse, ThreadData } from './decode-thread.js';
 
@@ -15,17 +16,7 @@ port.on('message', (req: DecodeRequest) => {
   let res: DecodeResponse;
   let transfer: ArrayBuffer[] = [];
   try {
-    const data = Buffer.from(req.data);
-    const values: (Buffer | null)[] = [];
-    let at = 0;
-    for (const length of req.lengths) {
-      if (length < 0) values.push(null);
-      else {
-        values.push(data.subarray(at, at + length));
-        at += length;
-      }
-    }
-    const result = decodeBatch(req.kind, values, req.timestampsMs, req.ctx);
+    const result = decodeBatch(req.kind, unpackBytes(req.values), req.timestampsMs, req.ctx);
     // The rows' arrays move to the main thread rather than being copied.
     transfer = result.rows.flatMap((r) => [r.text.buffer, r.ends.buffer, r.messages.buffer] as ArrayBuffer[]);
     res = { id: req.id, result };

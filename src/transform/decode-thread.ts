@@ -1,13 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { TransientError } from '../errors.js';
+import { type PackedBytes, packBytes } from '../packed.js';
 import type { BatchContext, DecodedBatch, TopicKind } from './decode-batch.js';
 
 export interface DecodeRequest {
   id: number;
   kind: TopicKind;
-  /** The message values back to back; `lengths[i]` is value i's length, -1 for a null value. */
-  data: ArrayBuffer;
-  lengths: Int32Array;
+  /** The message values (a copy: the pipeline keeps its own until the rows commit). */
+  values: PackedBytes;
   /** Kafka timestamp of each value, ms since the epoch. */
   timestampsMs: Float64Array;
   ctx: BatchContext;
@@ -37,8 +37,8 @@ export interface Decoder {
   start(): Promise<void>;
   decode(
     kind: TopicKind,
-    values: readonly (Buffer | null)[],
-    timestampsMs: readonly number[],
+    values: PackedBytes,
+    timestampsMs: Float64Array,
     ctx: BatchContext,
   ): Promise<DecodedBatch>;
   stop(): Promise<void>;
@@ -64,36 +64,31 @@ export class DecodeThread implements Decoder {
 
   /** Start the thread and wait until it answers, so a thread that cannot start fails the worker's start. */
   async start(): Promise<void> {
-    await this.decode('ticks', [], [], { timeZone: 'UTC', futureWindowUs: 0, pastWindowUs: 0 });
+    await this.decode(
+      'ticks',
+      packBytes(0, () => null),
+      new Float64Array(0),
+      {
+        timeZone: 'UTC',
+        futureWindowUs: 0,
+        pastWindowUs: 0,
+      },
+    );
   }
 
   decode(
     kind: TopicKind,
-    values: readonly (Buffer | null)[],
-    timestampsMs: readonly number[],
+    values: PackedBytes,
+    timestampsMs: Float64Array,
     ctx: BatchContext,
   ): Promise<DecodedBatch> {
     const worker = this.ensureWorker();
-    let total = 0;
-    for (const v of values) total += v ? v.length : 0;
-    // One copy into a buffer the thread then owns: the values are slices of kafkajs's fetch buffers.
-    const data = new Uint8Array(total);
-    const lengths = new Int32Array(values.length);
-    let at = 0;
-    values.forEach((v, i) => {
-      if (!v) lengths[i] = -1;
-      else {
-        data.set(v, at);
-        at += v.length;
-        lengths[i] = v.length;
-      }
-    });
     const id = this.nextId++;
     return new Promise<DecodedBatch>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const timestamps = Float64Array.from(timestampsMs);
-      const req: DecodeRequest = { id, kind, data: data.buffer, lengths, timestampsMs: timestamps, ctx };
-      worker.postMessage(req, [data.buffer, lengths.buffer, timestamps.buffer]);
+      // Cloned, not transferred: a copy of a batch's bytes costs little next to decoding them.
+      const req: DecodeRequest = { id, kind, values, timestampsMs, ctx };
+      worker.postMessage(req);
     });
   }
 

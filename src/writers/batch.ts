@@ -1,4 +1,5 @@
 import { type CopyRows, lineStart, textLength, writeId } from '../copy-rows.js';
+import { type PackedBytes, packBytes, unpackBytes } from '../packed.js';
 import {
   emptyTickColumns,
   type PartitionOffset,
@@ -10,13 +11,42 @@ import {
   type TickColumns,
 } from '../records.js';
 
-/** Where a part's rows came from: one Kafka batch of one partition. */
+/** Where a part's rows came from: one Kafka batch of one partition, its messages packed. */
 export interface RowsOrigin {
   topic: string;
   partition: number;
-  messages: readonly SourceMessage[];
+  offsets: readonly string[];
   /** Kafka timestamp of each message, ms since the epoch. */
-  timestampsMs: readonly number[];
+  timestampsMs: Float64Array;
+  keys: PackedBytes;
+  values: PackedBytes;
+}
+
+/** A Kafka batch's messages, packed: kept so until the rows commit, the client's objects can die young. */
+export function packOrigin(topic: string, partition: number, messages: readonly SourceMessage[]): RowsOrigin {
+  return {
+    topic,
+    partition,
+    offsets: messages.map((m) => m.offset),
+    timestampsMs: Float64Array.from(messages, (m) => Number(m.timestamp)),
+    keys: packBytes(messages.length, (i) => (messages[i] as SourceMessage).key),
+    values: packBytes(messages.length, (i) => (messages[i] as SourceMessage).value),
+  };
+}
+
+/** The messages `indexes` of a Kafka batch, as dead letters name them. */
+export function sourceRefs(origin: RowsOrigin, indexes: readonly number[]): SourceRef[] {
+  if (indexes.length === 0) return [];
+  const keys = unpackBytes(origin.keys);
+  const values = unpackBytes(origin.values);
+  return indexes.map((m) => ({
+    topic: origin.topic,
+    partition: origin.partition,
+    offset: origin.offsets[m] as string,
+    key: keys[m] ?? null,
+    value: values[m] ?? null,
+    timestampMs: origin.timestampsMs[m] as number,
+  }));
 }
 
 /** Rows of one table from one Kafka batch. */
@@ -49,16 +79,7 @@ export class TableRows {
         i -= rows.ends.length;
         continue;
       }
-      const m = rows.messages[i] as number;
-      const message = origin.messages[m] as SourceMessage;
-      return {
-        topic: origin.topic,
-        partition: origin.partition,
-        offset: message.offset,
-        key: message.key,
-        value: message.value,
-        timestampMs: origin.timestampsMs[m] as number,
-      };
+      return sourceRefs(origin, [rows.messages[i] as number])[0] as SourceRef;
     }
     throw new RangeError(`row ${i} past the table's rows`);
   }

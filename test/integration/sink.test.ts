@@ -7,7 +7,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { emptyTickColumns } from '../../src/records.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
-import { FlushBatch } from '../../src/writers/batch.js';
+import { FlushBatch, packOrigin } from '../../src/writers/batch.js';
 import { CopySink } from '../../src/writers/copy-sink.js';
 import { claimPartition, type OutOfRangePolicy } from '../../src/writers/offset-store.js';
 import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
@@ -86,8 +86,7 @@ function ticks(
     c.timesUs.push(us);
     c.tradeIds.push(String(from + k));
   }
-  const origin = { topic: 'ticks', partition, messages, timestampsMs: messages.map(() => 0) };
-  b.add(origin, [rows.build(), emptyCopyRows(), emptyCopyRows()], c);
+  b.add(packOrigin('ticks', partition, messages), [rows.build(), emptyCopyRows(), emptyCopyRows()], c);
   b.advance('ticks', partition, String(from), String(from + n - 1), epoch);
   return b;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CopyRows, CopyRowsBuilder, emptyCopyRows, ID_WIDTH } from '../../src/copy-rows.js';
 import { emptyTickColumns, partitionKey, type TickColumns } from '../../src/records.js';
-import { BatchBuffer, FlushBatch, type RowsOrigin, TableRows } from '../../src/writers/batch.js';
+import { BatchBuffer, FlushBatch, packOrigin, type RowsOrigin, TableRows } from '../../src/writers/batch.js';
 
 /** A Kafka batch of one partition, message k at offset first + k, one line per message. */
 function origin(topic: string, partition: number, first: number, n: number): RowsOrigin {
@@ -11,7 +11,7 @@ function origin(topic: string, partition: number, first: number, n: number): Row
     key: null,
     value: Buffer.from(`m${first + k}`),
   }));
-  return { topic, partition, messages, timestampsMs: messages.map((m) => Number(m.timestamp)) };
+  return packOrigin(topic, partition, messages);
 }
 
 const copyRows = (lines: readonly string[], withId = false): CopyRows => {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CopyRows } from '../../src/copy-rows.js';
+import { packBytes } from '../../src/packed.js';
 import { TABLES } from '../../src/records.js';
 import type { BatchContext } from '../../src/transform/decode-batch.js';
 import { type DecodedBatch, decodeBatch, type TopicKind } from '../../src/transform/decode-batch.js';
@@ -13,7 +14,8 @@ const ctx: BatchContext = {
   pastWindowUs: 31 * 86_400_000_000,
 };
 /** Every message's Kafka timestamp: NOW. */
-const at = (values: readonly unknown[]) => values.map(() => NOW_US / 1000);
+const at = (values: readonly unknown[]) => Float64Array.from(values, () => NOW_US / 1000);
+const pack = (values: readonly (Buffer | null)[]) => packBytes(values.length, (i) => values[i] ?? null);
 
 const tick = (symbol: string, tickTime = '2026-11-24T10:00:00.123456-03:00') =>
   Buffer.from(
@@ -129,7 +131,7 @@ describe('DecodeThread', () => {
       tick('WINZ26'),
       tick('VALE3'),
     ];
-    expect(await thread.decode('ticks', values, at(values), ctx)).toEqual(
+    expect(await thread.decode('ticks', pack(values), at(values), ctx)).toEqual(
       decodeBatch('ticks', values, at(values), ctx),
     );
   });
@@ -138,20 +140,20 @@ describe('DecodeThread', () => {
     const a = [tick('PETR4'), tick('VALE3')];
     const b = [book];
     const [da, db] = await Promise.all([
-      thread.decode('ticks', a, at(a), ctx),
-      thread.decode('book', b, at(b), ctx),
+      thread.decode('ticks', pack(a), at(a), ctx),
+      thread.decode('book', pack(b), at(b), ctx),
     ]);
     expect(da).toEqual(decodeBatch('ticks', a, at(a), ctx));
     expect(db).toEqual(decodeBatch('book', b, at(b), ctx));
   });
 
   it('fails the batches it holds when stopped, and starts a new thread for the next batch', async () => {
-    const pending = thread.decode('ticks', [tick('PETR4')], [NOW_US / 1000], ctx);
+    const pending = thread.decode('ticks', pack([tick('PETR4')]), at([0]), ctx);
     const failed = expect(pending).rejects.toThrow('decode thread stopped');
     await thread.stop();
     await failed;
     const values = [tick('VALE3')];
-    expect(await thread.decode('ticks', values, at(values), ctx)).toEqual(
+    expect(await thread.decode('ticks', pack(values), at(values), ctx)).toEqual(
       decodeBatch('ticks', values, at(values), ctx),
     );
   });

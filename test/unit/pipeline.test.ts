@@ -5,6 +5,7 @@ import type { Source, SourceHandlers } from '../../src/consumers/kafka-source.js
 import { CopyRowsBuilder, emptyCopyRows } from '../../src/copy-rows.js';
 import { OffsetConflictError, TransientError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
+import { unpackBytes } from '../../src/packed.js';
 import { Pipeline } from '../../src/pipeline.js';
 import { emptyTickColumns, type PartitionOffset, type SourceBatch } from '../../src/records.js';
 import type { DecodedBatch } from '../../src/transform/decode-batch.js';
@@ -51,7 +52,7 @@ function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: nu
         callbackStatuses: [],
         invalid: [],
       };
-      values.forEach((v, i) => {
+      unpackBytes(values).forEach((v, i) => {
         const text = String(v);
         if (text === 'bad') d.invalid.push({ message: i, code: 'not_json', text: 'bad' });
         else if (text === 'die') throw new TransientError('decode thread exited with code 70');
