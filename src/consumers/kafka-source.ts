@@ -211,8 +211,10 @@ export class KafkaSource implements Source {
       }
     }
     const from = position;
-    const messages = batch.messages.filter((m) => BigInt(m.offset) >= from);
-    this.countMessages(topic, key, batch.messages.length - messages.length, messages);
+    // In offset order: messages before our position (Kafka sent more than asked) lead the batch.
+    const skip = firstAtOrAfter(batch.messages, from);
+    const messages = skip === 0 ? batch.messages : batch.messages.slice(skip);
+    this.countMessages(topic, key, skip, messages);
     if (messages.length > 0) {
       const handed: SourceBatch = { topic, partition, fromOffset: from.toString(), messages };
       this.positions.set(key, BigInt(last.offset) + 1n);
@@ -242,8 +244,7 @@ export class KafkaSource implements Source {
 
   private countMessages(topic: string, key: string, skipped: number, handed: SourceBatch['messages']): void {
     const seen = this.handedUpTo.get(key) ?? -1n;
-    let fresh = 0;
-    for (const m of handed) if (BigInt(m.offset) > seen) fresh++;
+    const fresh = handed.length - firstAtOrAfter(handed, seen + 1n);
     if (fresh > 0) this.metrics.messagesConsumed.inc({ topic }, fresh);
     const reread = skipped + handed.length - fresh;
     if (reread > 0) this.metrics.messagesReread.inc({ topic }, reread);
@@ -292,6 +293,21 @@ export class KafkaSource implements Source {
     await this.consumer.disconnect();
     await this.admin.disconnect();
   }
+}
+
+/** Index of the first message at or past `offset` in offset-ordered `messages` (their length if none). */
+function firstAtOrAfter(messages: readonly { offset: string }[], offset: bigint): number {
+  const first = messages[0];
+  // Usually the whole batch is: one comparison, not one per message.
+  if (!first || BigInt(first.offset) >= offset) return 0;
+  let lo = 1;
+  let hi = messages.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (BigInt((messages[mid] as { offset: string }).offset) >= offset) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function isUnknownTopic(err: unknown): boolean {

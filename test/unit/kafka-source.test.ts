@@ -162,6 +162,21 @@ describe('KafkaSource hands batches over after eachBatch returns', () => {
     expect(await counter(s.metrics, 'messagesReread')).toBe(2);
   });
 
+  it.each([
+    { name: 'a batch that repeats the last one and goes on', second: [1, 2, 3, 4], handed: '3,4', reread: 2 },
+    { name: 'offsets with holes (compaction)', second: [0, 2, 5, 9], handed: '5,9', reread: 2 },
+    { name: 'nothing new', second: [1, 2], handed: undefined, reread: 2 },
+    { name: 'all new', second: [3, 7], handed: '3,7', reread: 0 },
+  ])('$name: only messages past the position are handed over', async ({ second, handed, reread }) => {
+    const s = await started();
+    await s.deliver(0, [1, 2]);
+    await s.source.handled();
+    await s.deliver(0, second);
+    await s.source.handled();
+    expect(s.handled.slice(2)).toEqual(handed === undefined ? [] : [`0@3:${handed}`]);
+    expect(await counter(s.metrics, 'messagesReread')).toBe(reread);
+  });
+
   it('reclaim: the next batch of that partition claims it again', async () => {
     const s = await started();
     await s.deliver(0, [0]);
