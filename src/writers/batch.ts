@@ -49,10 +49,11 @@ export function sourceRefs(origin: RowsOrigin, indexes: readonly number[]): Sour
   }));
 }
 
-/** Rows of one table from one Kafka batch. */
+/** Rows of one table from one Kafka batch (tick rows with their values, row by row). */
 export interface RowsPart {
   rows: CopyRows;
   origin: RowsOrigin;
+  ticks?: TickColumns;
 }
 
 /**
@@ -65,9 +66,9 @@ export class TableRows {
   length = 0;
   bytes = 0;
 
-  add(rows: CopyRows, origin: RowsOrigin): void {
+  add(rows: CopyRows, origin: RowsOrigin, ticks?: TickColumns): void {
     if (rows.ends.length === 0) return;
-    this.parts.push({ rows, origin });
+    this.parts.push({ rows, origin, ticks });
     this.length += rows.ends.length;
     this.bytes += textLength(rows);
   }
@@ -143,23 +144,11 @@ export class TableRows {
     }
   }
 
-  /** Keeps the parts whose origin passes `keep`; returns the row numbers kept, in their old numbering. */
-  keepParts(keep: (origin: RowsOrigin) => boolean): number[] {
-    const kept: number[] = [];
-    let base = 0;
-    const parts: RowsPart[] = [];
-    for (const part of this.parts) {
-      const n = part.rows.ends.length;
-      if (keep(part.origin)) {
-        parts.push(part);
-        for (let r = 0; r < n; r++) kept.push(base + r);
-      }
-      base += n;
-    }
-    this.parts = parts;
-    this.length = kept.length;
-    this.bytes = parts.reduce((sum, p) => sum + textLength(p.rows), 0);
-    return kept;
+  /** Keeps the parts whose origin passes `keep`. */
+  keepParts(keep: (origin: RowsOrigin) => boolean): void {
+    this.parts = this.parts.filter((p) => keep(p.origin));
+    this.length = this.parts.reduce((n, p) => n + p.rows.ends.length, 0);
+    this.bytes = this.parts.reduce((n, p) => n + textLength(p.rows), 0);
   }
 }
 
@@ -174,8 +163,6 @@ export class FlushBatch {
     order_book_snapshots: new TableRows(),
     profitdll_callbacks: new TableRows(),
   };
-  /** Row i of each column is row i of `tables.market_ticks`. */
-  ticks: TickColumns = emptyTickColumns();
   readonly offsets = new Map<string, PartitionOffset>();
 
   constructor(readonly openedAtMs: number) {}
@@ -188,6 +175,22 @@ export class FlushBatch {
     return TABLES.reduce((n, t) => n + this.tables[t].bytes, 0);
   }
 
+  /** The tick rows' values column by column (row i of each is row i of `tables.market_ticks`), built on each call. */
+  tickColumns(): TickColumns {
+    const parts = this.tables.market_ticks.parts.map((p) => p.ticks ?? emptyTickColumns());
+    // One concat per column, not a push per value.
+    const column = <K extends keyof TickColumns>(k: K): TickColumns[K] =>
+      ([] as unknown[]).concat(...parts.map((c) => c[k])) as TickColumns[K];
+    return {
+      symbols: column('symbols'),
+      exchanges: column('exchanges'),
+      prices: column('prices'),
+      volumes: column('volumes'),
+      timesUs: column('timesUs'),
+      tradeIds: column('tradeIds'),
+    };
+  }
+
   /**
    * The rows one Kafka batch decoded into: `rows` per table in TABLES order, `ticks` the values of
    * its tick rows.
@@ -195,17 +198,8 @@ export class FlushBatch {
   add(origin: RowsOrigin, rows: readonly CopyRows[], ticks: TickColumns): void {
     TABLES.forEach((t, k) => {
       const r = rows[k];
-      if (r) this.tables[t].add(r, origin);
+      if (r) this.tables[t].add(r, origin, t === 'market_ticks' ? ticks : undefined);
     });
-    const c = this.ticks;
-    for (let i = 0; i < ticks.symbols.length; i++) {
-      c.symbols.push(ticks.symbols[i] as string);
-      c.exchanges.push(ticks.exchanges[i] as string);
-      c.prices.push(ticks.prices[i] as string);
-      c.volumes.push(ticks.volumes[i] as string);
-      c.timesUs.push(ticks.timesUs[i] as number);
-      c.tradeIds.push(ticks.tradeIds[i] as string | null);
-    }
   }
 
   /**
@@ -231,12 +225,7 @@ export class FlushBatch {
   /** Drop the rows and offsets of these partitions (fenced, or already stored). Returns rows dropped. */
   dropPartitions(keys: ReadonlySet<string>): number {
     const before = this.rows;
-    for (const t of TABLES) {
-      const rows = this.tables[t];
-      const was = rows.length;
-      const kept = rows.keepParts((o) => !keys.has(partitionKey(o.topic, o.partition)));
-      if (t === 'market_ticks' && kept.length !== was) this.ticks = pickTicks(this.ticks, kept);
-    }
+    for (const t of TABLES) this.tables[t].keepParts((o) => !keys.has(partitionKey(o.topic, o.partition)));
     for (const k of keys) this.offsets.delete(k);
     return before - this.rows;
   }

@@ -183,20 +183,21 @@ export class CopySink implements Sink {
    * those whose trade is not stored yet; `ticks` their values.
    */
   private async keepNewTrades(client: pg.ClientBase, batch: FlushBatch) {
+    const ticks = batch.tickColumns();
     const all = {
       keep: undefined as number[] | undefined,
-      ticks: batch.ticks,
+      ticks,
       duplicates: 0,
       openGaps: undefined as number | undefined,
     };
     if (!this.opts.trades || batch.tables.market_ticks.length === 0) return all;
-    const r = await this.opts.trades.record(client, batch.ticks);
+    const r = await this.opts.trades.record(client, ticks);
     const keep: number[] = [];
     r.keep.forEach((k, i) => {
       if (k) keep.push(i);
     });
     if (keep.length === r.keep.length) return { ...all, openGaps: r.openGaps };
-    return { keep, ticks: pickTicks(batch.ticks, keep), duplicates: r.duplicates, openGaps: r.openGaps };
+    return { keep, ticks: pickTicks(ticks, keep), duplicates: r.duplicates, openGaps: r.openGaps };
   }
 
   /** The bar step over the ticks this transaction stored (rejected ones left out). */

@@ -124,7 +124,7 @@ describe('FlushBatch', () => {
     expect(b.rows).toBe(1);
     expect(b.bytes).toBe(ID_WIDTH + 1 + 3);
     expect(text(b.tables.market_ticks.pieces())).toBe(`${'0'.repeat(ID_WIDTH)}\tp0\n`);
-    expect(b.ticks).toEqual(tickOf('PETR4', 10));
+    expect(b.tickColumns()).toEqual(tickOf('PETR4', 10));
     expect(b.tables.order_book_snapshots.length).toBe(0);
     expect([...b.offsets.keys()]).toEqual([partitionKey('t', 0)]);
   });
