@@ -333,7 +333,8 @@ export class Pipeline {
 
   private observeLatency(batch: FlushBatch): void {
     const now = this.ports.clock.now();
-    const histogram = this.ports.metrics.e2eLatency;
+    // Bound once per flush: observe() on the histogram itself hashes its (empty) labels per row.
+    const histogram = this.ports.metrics.e2eLatency.labels();
     for (const table of TABLES)
       for (const { rows, origin } of batch.tables[table].parts)
         for (const m of rows.messages) histogram.observe((now - (origin.timestampsMs[m] as number)) / 1000);

@@ -130,9 +130,12 @@ function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: nu
   const settle = (ms = 20) => new Promise((r) => setTimeout(r, ms));
   const gauge = async (name: 'bufferRows' | 'partitionsOwned') =>
     (await metrics[name].get()).values[0]?.value;
+  /** Messages observed in the e2e latency histogram. */
+  const latencies = async () =>
+    (await metrics.e2eLatency.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
   const count = async (name: 'flushErrors' | 'fatalErrors', label: string) =>
     (await metrics[name].get()).values.find((v) => Object.values(v.labels).includes(label))?.value ?? 0;
-  return { pipeline, h, claim, put, settle, writes, letters, fatal, calls, gauge, count, metrics };
+  return { pipeline, h, claim, put, settle, writes, letters, fatal, calls, gauge, count, latencies, metrics };
 }
 
 describe('Pipeline decisions (fake ports, no servers)', () => {
@@ -150,6 +153,8 @@ describe('Pipeline decisions (fake ports, no servers)', () => {
       },
     ]);
     expect(p.calls.commits).toEqual([p.writes[0]?.offsets]);
+    // Each stored row's latency, once it is committed.
+    expect(await p.latencies()).toBe(2);
   });
 
   it('retries a retriable error (connection reset) with the same batch, and never reports it fatal', async () => {
@@ -163,6 +168,7 @@ describe('Pipeline decisions (fake ports, no servers)', () => {
     expect(p.fatal).toEqual([]);
     expect(await p.count('flushErrors', 'retriable')).toBe(1);
     expect(p.calls.commits.length).toBe(1);
+    expect(await p.latencies()).toBe(2);
   });
 
   it('an error waiting cannot fix (permission denied) is fatal: reported once, not retried, not ready', async () => {
