@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareIds, fixedScale, type PartialBars, partialBars, scaled8 } from '../../src/bars/partial.js';
+import { compareIds, fixedScale, type PartialBars, partialBars } from '../../src/bars/partial.js';
 import type { TickColumns } from '../../src/records.js';
 
 /** µs since the epoch of 2024-03-04 at `hms` UTC plus `micros`. */
@@ -328,20 +328,13 @@ describe('partialBars', () => {
 });
 
 describe('the exact arithmetic underneath', () => {
-  it.each([
-    ['0', 0n],
-    ['0.00000001', 1n],
-    ['30.12', 3_012_000_000n],
-    ['100', 10_000_000_000n],
-    ['90071992.547409', 9_007_199_254_740_900n],
-    ['90071993', 9_007_199_300_000_000n],
-    ['90071992.54740991', 9_007_199_254_740_991n],
-    ['90071992.54740992', 9_007_199_254_740_992n],
-    ['123456789.5', 12_345_678_950_000_000n],
-    ['9999999999.99999999', 999_999_999_999_999_999n],
-  ])('scaled8(%s) = %s', (text, scaled) => {
-    expect(scaled8(text)).toBe(scaled);
-  });
+  it.each(['-1', '1.123456789', '1e5', '', '.5', '1.', '1,5', '1234567890123456', '12a'])(
+    'refuses %j, which no numeric(18,8) tick has',
+    (text) => {
+      const { ticks, ids } = columns([['X', 'B3', '1', text, at('13:00:00'), '1']]);
+      expect(() => partialBars(ticks, ids)).toThrow(/not a decimal of numeric\(18,8\)/);
+    },
+  );
 
   it.each([
     [0n, 8, '0.00000000'],
@@ -490,6 +483,39 @@ function randomTicks(seed: number, n: number) {
 describe('partialBars against a BigInt reference', () => {
   it.each(Array.from({ length: 300 }, (_, seed) => seed))('random flush, seed %i', (seed) => {
     const { ticks, ids } = randomTicks(seed, 1 + (seed % 7 === 0 ? 2000 : seed % 97));
+    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(ticks, ids));
+  });
+
+  it.each<[string, [price: string, volume: string][]]>([
+    ['a fraction product just below 2^53', [['0.94906265', '0.94906266']]],
+    ['a fraction product just above 2^53', [['0.94906266', '0.94906266']]],
+    [
+      'whole products reaching 2^53 over two rows',
+      [
+        ['90000000', '100000000'],
+        ['7199254', '1000'],
+      ],
+    ],
+    [
+      'a whole product beyond 2^53 between exact rows',
+      [
+        ['1', '1'],
+        ['9999999999', '9999999999'],
+        ['2.5', '3'],
+      ],
+    ],
+    [
+      'a price of 2^53 − 1 units of 10^-8',
+      [
+        ['90071992.54740991', '1'],
+        ['0.00000001', '1'],
+        ['1', '0.5'],
+      ],
+    ],
+  ])('stays exact at the limits of plain numbers: %s', (_name, values) => {
+    const { ticks, ids } = columns(
+      values.map(([p, v], k) => ['X', 'B3', p, v, at('13:00:00', k), String(k + 1)]),
+    );
     expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(ticks, ids));
   });
 
