@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { emptyTickColumns, type TickColumns } from '../../src/records.js';
 import { gapFilter, gapLines } from '../../src/trades/command.js';
 import type { GapRow } from '../../src/trades/gaps.js';
-import { groupKey, groupTrades, missingRuns, planTrades, type StoredTrades } from '../../src/trades/plan.js';
+import {
+  groupKey,
+  groupTrades,
+  missingRuns,
+  planTrades,
+  type StoredTrades,
+  tradeNumber,
+} from '../../src/trades/plan.js';
 import { tradingDay } from '../../src/trades/trading-day.js';
 
 const SP = 'America/Sao_Paulo';
@@ -60,6 +67,29 @@ describe('missingRuns', () => {
   ])('$sorted in $from..$to: $runs', ({ sorted, from, to, runs }) => {
     const got = missingRuns(sorted.map(BigInt), BigInt(from), BigInt(to)).map(([a, b]) => `${a}-${b}`);
     expect(got).toEqual(runs);
+  });
+});
+
+describe('tradeNumber', () => {
+  it.each<[string, number | bigint]>([
+    ['0', 0],
+    ['-0', 0],
+    ['42', 42],
+    ['-42', -42],
+    ['999999999999999', 999_999_999_999_999],
+    ['9007199254740991', 9_007_199_254_740_991],
+    ['-9007199254740991', -9_007_199_254_740_991],
+    ['9007199254740992', 9_007_199_254_740_992n],
+    ['-9007199254740992', -9_007_199_254_740_992n],
+    ['9223372036854775807', 9_223_372_036_854_775_807n],
+    ['-9223372036854775808', -9_223_372_036_854_775_808n],
+  ])('%s is %s: a Number exactly when it is a safe integer', (text, value) => {
+    expect(tradeNumber(text)).toBe(value);
+  });
+
+  it('refuses what is not an integer, as BigInt does', () => {
+    expect(() => tradeNumber('12a')).toThrow(SyntaxError);
+    expect(() => tradeNumber('-')).toThrow(SyntaxError);
   });
 });
 
