@@ -80,10 +80,13 @@ interface Acc {
   next: Acc | undefined;
 }
 
-/** A symbol's bars in this flush: its latest (the usual next one) and the first of each minute. */
+/**
+ * A symbol's bars in this flush: its latest (the usual next one) and, once it has more than one,
+ * the first of each minute (most symbols of a flush have one bar: no map for them).
+ */
 interface SymbolBars {
   last: Acc;
-  byMinute: Map<number, Acc>;
+  byMinute: Map<number, Acc> | undefined;
 }
 
 /**
@@ -136,19 +139,24 @@ export function partialBars(ticks: TickColumns, ids: readonly string[]): Partial
     let acc = last;
     if (!acc || acc.minute !== minute || acc.symbol !== symbol || acc.exchange !== exchange) {
       const bars = bySymbol.get(symbol);
-      acc = bars?.last;
-      if (!acc || acc.minute !== minute || acc.exchange !== exchange) {
-        const first = bars?.byMinute.get(minute);
+      if (!bars) {
+        acc = newAcc(symbol, exchange, minute, i, us, undefined);
+        bySymbol.set(symbol, { last: acc, byMinute: undefined });
+        accs.push(acc);
+      } else if (bars.last.minute === minute && bars.last.exchange === exchange) acc = bars.last;
+      else {
+        const byMinute = bars.byMinute ?? new Map([[bars.last.minute, bars.last]]);
+        bars.byMinute = byMinute;
+        const first = byMinute.get(minute);
         acc = first;
         while (acc && acc.exchange !== exchange) acc = acc.next;
         if (!acc) {
           acc = newAcc(symbol, exchange, minute, i, us, first);
-          if (bars) bars.byMinute.set(minute, acc);
-          else bySymbol.set(symbol, { last: acc, byMinute: new Map([[minute, acc]]) });
+          byMinute.set(minute, acc);
           accs.push(acc);
         }
+        bars.last = acc;
       }
-      if (bars) bars.last = acc;
       last = acc;
     }
     addRow(acc, prices[i] as string, volumes[i] as string, i);
@@ -187,9 +195,8 @@ export function partialBars(ticks: TickColumns, ids: readonly string[]): Partial
     out.highs.push(ticks.prices[a.high] as string);
     out.lows.push(ticks.prices[a.low] as string);
     out.closes.push(ticks.prices[a.close] as string);
-    out.volumes.push(fixedScale(a.volSpilled + BigInt(a.volWhole) * E8 + BigInt(a.volFrac), MAX_SCALE));
-    const turnover = BigInt(a.turn2) * E16 + BigInt(a.turn1) * E8 + BigInt(a.turn0);
-    out.turnovers.push(fixedScale(a.turnSpilled + turnover, 2 * MAX_SCALE));
+    out.volumes.push(volumeText(a));
+    out.turnovers.push(turnoverText(a));
     out.tradeCounts.push(a.count);
     out.openTimesUs.push(a.openUs);
     out.openTickIds.push(ids[a.open] as string);
@@ -300,6 +307,31 @@ function spill(acc: Acc, pw: number, pf: number, vw: number, vf: number): void {
     acc.turn0 = 0;
     acc.turnSpilled += (BigInt(pw) * E8 + BigInt(pf)) * (BigInt(vw) * E8 + BigInt(vf));
   }
+}
+
+const LIMB = 1e8;
+const pad8 = (n: number) => String(n).padStart(MAX_SCALE, '0');
+
+/** Σ volume with 8 decimals; carried in Numbers while exact (remainders are; so are exact quotients). */
+function volumeText(a: Acc): string {
+  const frac = a.volFrac % LIMB;
+  const whole = a.volWhole + (a.volFrac - frac) / LIMB;
+  if (a.volSpilled === 0n && whole <= MAX_EXACT) return `${whole}.${pad8(frac)}`;
+  return fixedScale(a.volSpilled + BigInt(a.volWhole) * E8 + BigInt(a.volFrac), MAX_SCALE);
+}
+
+/** Σ price·volume with 16 decimals, likewise. */
+function turnoverText(a: Acc): string {
+  const t0 = a.turn0 % LIMB;
+  const t1Carried = a.turn1 + (a.turn0 - t0) / LIMB;
+  const t1 = t1Carried % LIMB;
+  const t2 = a.turn2 + (t1Carried - t1) / LIMB;
+  if (a.turnSpilled === 0n && t1Carried <= MAX_EXACT && t2 <= MAX_EXACT)
+    return `${t2}.${pad8(t1)}${pad8(t0)}`;
+  return fixedScale(
+    a.turnSpilled + BigInt(a.turn2) * E16 + BigInt(a.turn1) * E8 + BigInt(a.turn0),
+    2 * MAX_SCALE,
+  );
 }
 
 const POW10 = Array.from({ length: MAX_SCALE + 1 }, (_, k) => 10 ** k);

@@ -512,6 +512,23 @@ describe('partialBars against a BigInt reference', () => {
         ['1', '0.5'],
       ],
     ],
+    // 441650591 · 20394401 = 2^53 − 1: the sums fit, the carry into the text does not.
+    [
+      'a turnover whose last carry passes 2^53',
+      [
+        ['441650591', '20394401'],
+        ['2', '0.5'],
+      ],
+    ],
+    [
+      'a volume whose last carry passes 2^53',
+      [
+        ...Array<[string, string]>(9).fill(['0.00000001', '999999999999999']),
+        ['0.00000001', '7199254741000'],
+        ['0.00000001', '0.5'],
+        ['0.00000001', '0.5'],
+      ],
+    ],
   ])('stays exact at the limits of plain numbers: %s', (_name, values) => {
     const { ticks, ids } = columns(
       values.map(([p, v], k) => ['X', 'B3', p, v, at('13:00:00', k), String(k + 1)]),
