@@ -383,13 +383,14 @@ function referenceBars(ticks: TickColumns, ids: readonly string[]) {
     return BigInt(ids[i] as string) < BigInt(ids[j] as string) ? -1 : 1;
   };
   const groups = new Map<string, number[]>();
-  ticks.symbols.forEach((symbol, i) => {
+  // Columns only indexed, never mapped: they may become typed arrays.
+  for (let i = 0; i < ticks.symbols.length; i++) {
     const minute = Math.floor((ticks.timesUs[i] as number) / 60e6) * 60e6;
-    const key = `${symbol}\u0000${ticks.exchanges[i]}\u0000${minute}`;
+    const key = `${ticks.symbols[i]}\u0000${ticks.exchanges[i]}\u0000${minute}`;
     const rows = groups.get(key);
     if (rows) rows.push(i);
     else groups.set(key, [i]);
-  });
+  }
   return [...groups.values()].map((rows) => {
     const sorted = [...rows].sort(order);
     const open = sorted[0] as number;

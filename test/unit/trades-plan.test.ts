@@ -335,15 +335,16 @@ describe('tick-ingest gaps', () => {
 /** The groups and plan the slow, obvious way, in BigInt, for the randomized comparison below. */
 function referencePlan(t: TickColumns, zone: string, state: ReadonlyMap<string, StoredTrades>) {
   const groups = new Map<string, { symbol: string; day: string; rows: number[] }>();
-  t.tradeIds.forEach((id, i) => {
-    if (id === null) return;
+  // Columns only indexed, never mapped: they may become typed arrays.
+  for (let i = 0; i < t.tradeIds.length; i++) {
+    if (t.tradeIds[i] === null) continue;
     const symbol = t.symbols[i] as string;
     const day = tradingDay(t.timesUs[i] as number, zone);
     const key = groupKey(symbol, day);
     const g = groups.get(key);
     if (g) g.rows.push(i);
     else groups.set(key, { symbol, day, rows: [i] });
-  });
+  }
   const num = (i: number) => BigInt(t.tradeIds[i] as string);
   const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
   /** Runs of from..to missing from `present` (a set of numbers within it). */
@@ -357,7 +358,7 @@ function referencePlan(t: TickColumns, zone: string, state: ReadonlyMap<string, 
     if (next <= to) runs.push([next, to]);
     return runs;
   };
-  const keep = t.tradeIds.map(() => true);
+  const keep = Array.from({ length: t.tradeIds.length }, () => true);
   const sequences: string[] = [];
   const closed: string[] = [];
   const opened: string[] = [];
