@@ -5,9 +5,10 @@
  * Exact like the SQL recompute: open/close are the first/last tick by (tick_time, trade_id nulls
  * last, id) (the exchange's order within a microsecond where trade numbers exist), high/low
  * compare exact decimals, volume and turnover (Σ price·volume) are summed as integers scaled by
- * 10^8 and 10^16 (never a float: exact Number limbs, BigInt past 2^53), and come out as decimal text with the scale PostgreSQL
- * gives sum(volume) and sum(price * volume) on numeric(18,8) columns (8 and 16 decimals), so a
- * vwap divided from them rounds exactly as a recomputation's does.
+ * 10^8 and 10^16 (never a float: limbs of exact Numbers, BigInt past 2^53), and come out as
+ * decimal text with the scale PostgreSQL gives sum(volume) and sum(price * volume) on
+ * numeric(18,8) columns (8 and 16 decimals), so a vwap divided from them rounds exactly as a
+ * recomputation's does.
  *
  * Rows are per (symbol, exchange, UTC minute). For a zone whose UTC offset is a whole number of
  * minutes (every zone since 1972) a UTC minute lies inside one exchange-zone minute, so a 1m

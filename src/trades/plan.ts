@@ -8,9 +8,9 @@ import type { TickColumns } from '../records.js';
 import { tradingDay } from './trading-day.js';
 
 /**
- * A trade number as a Number when it is a safe integer (B3's are), else a bigint: one form per
- * value, so === and Set tell numbers apart as values, and < > compare exactly across the forms.
- * Per tick this makes no BigInt and no garbage.
+ * A trade number as a Number when it is a safe integer (nearly always), else a bigint: one form
+ * per value, so === and Set tell numbers apart as values, and < > compare exactly across the
+ * forms. Per tick this makes no BigInt and no garbage.
  */
 export type TradeNumber = number | bigint;
 
@@ -19,7 +19,7 @@ export function tradeNumber(text: string): TradeNumber {
   const n = text.length;
   let k = text.charCodeAt(0) === 45 ? 1 : 0;
   const negative = k === 1;
-  // Up to 15 digits are exact in a double: parsed in place, twice as fast as Number(text).
+  // Up to 15 digits are exact in a double: parsed in place, about twice as fast as Number(text).
   if (n - k > 15 || n === k) return fromBigInt(BigInt(text));
   let v = 0;
   for (; k < n; k++) {
