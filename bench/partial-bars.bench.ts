@@ -33,6 +33,7 @@ for (const [name, n, symbols, fractional] of [
   ['5,000 ticks, 1 symbol, integer volumes', 5000, 1, false],
   ['5,000 ticks, 50 symbols interleaved, integer volumes', 5000, 50, false],
   ['5,000 ticks, 3 symbols, 8-decimal volumes and prices', 5000, 3, true],
+  ['5,000 ticks, 2,500 symbols (2 ticks a bar: the cost per bar)', 5000, 2500, false],
 ] as const) {
   const { ticks, ids } = flush(n, symbols, fractional);
   for (let i = 0; i < 200; i++) partialBars(ticks, ids);

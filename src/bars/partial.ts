@@ -5,9 +5,10 @@
  * Exact like the SQL recompute: open/close are the first/last tick by (tick_time, trade_id nulls
  * last, id) (the exchange's order within a microsecond where trade numbers exist), high/low
  * compare exact decimals, volume and turnover (Σ price·volume) are summed as integers scaled by
- * 10^8 and 10^16 (BigInt, never a float), and come out as decimal text with the scale PostgreSQL
- * gives sum(volume) and sum(price * volume) on numeric(18,8) columns (8 and 16 decimals), so a
- * vwap divided from them rounds exactly as a recomputation's does.
+ * 10^8 and 10^16 (never a float: limbs of exact Numbers, BigInt past 2^53), and come out as
+ * decimal text with the scale PostgreSQL gives sum(volume) and sum(price * volume) on
+ * numeric(18,8) columns (8 and 16 decimals), so a vwap divided from them rounds exactly as a
+ * recomputation's does.
  *
  * Rows are per (symbol, exchange, UTC minute). For a zone whose UTC offset is a whole number of
  * minutes (every zone since 1972) a UTC minute lies inside one exchange-zone minute, so a 1m
@@ -19,7 +20,7 @@
  * one exchange, so the exchange in the key costs nothing).
  */
 import type { TickColumns } from '../records.js';
-import { MAX_SCALE, toScaled } from '../transform/decimal.js';
+import { MAX_SCALE } from '../transform/decimal.js';
 
 const US_PER_MINUTE = 60_000_000;
 
@@ -51,18 +52,42 @@ interface Acc {
   symbol: string;
   exchange: string;
   minute: number;
-  /** Row indices of the open, close, high and low ticks. */
+  /** Row indices of the open, close, high and low ticks, and the open and close tick_times. */
   open: number;
   close: number;
   high: number;
   low: number;
-  highScaled: bigint;
-  lowScaled: bigint;
+  openUs: number;
+  closeUs: number;
+  /** High and low as (whole, fraction·10^8), compared as pairs. */
+  highWhole: number;
+  highFrac: number;
+  lowWhole: number;
+  lowFrac: number;
   count: number;
-  volume: bigint;
-  turnover: bigint;
+  /**
+   * Σ volume = volWhole·10^8 + volFrac (units of 10^-8) + volSpilled, and Σ price·volume =
+   * turn2·10^16 + turn1·10^8 + turn0 (units of 10^-16) + turnSpilled: limbs of plain Numbers
+   * summed without carries while they stay exact (below 2^53), moved into the BigInts when not.
+   */
+  volWhole: number;
+  volFrac: number;
+  turn2: number;
+  turn1: number;
+  turn0: number;
+  volSpilled: bigint;
+  turnSpilled: bigint;
   /** Another exchange's bar of the same symbol and minute (a symbol normally has one exchange). */
   next: Acc | undefined;
+}
+
+/**
+ * A symbol's bars in this flush: its latest (the usual next one) and, once it has more than one,
+ * the first of each minute (most symbols of a flush have one bar: no map for them).
+ */
+interface SymbolBars {
+  last: Acc;
+  byMinute: Map<number, Acc> | undefined;
 }
 
 /**
@@ -77,14 +102,12 @@ export function compareIds(a: string, b: string): number {
 }
 
 /**
- * Row i before row j in the order the bars' open and close are defined by: (tick_time, trade_id
- * nulls last, id). Within a microsecond the exchange's trade numbers decide (the trading order),
- * and the row id (arrival) only between ticks without one, or after the numbered ones.
+ * Row i before row j when both have the same tick_time, in the order the bars' open and close are
+ * defined by: (tick_time, trade_id nulls last, id). Within a microsecond the exchange's trade
+ * numbers decide (the trading order), and the row id (arrival) only between ticks without one,
+ * or after the numbered ones.
  */
-function before(ticks: TickColumns, ids: readonly string[], i: number, j: number): boolean {
-  const ti = ticks.timesUs[i] as number;
-  const tj = ticks.timesUs[j] as number;
-  if (ti !== tj) return ti < tj;
+function tieBefore(ticks: TickColumns, ids: readonly string[], i: number, j: number): boolean {
   const ai = ticks.tradeIds[i] ?? null;
   const aj = ticks.tradeIds[j] ?? null;
   if (ai !== aj) {
@@ -103,60 +126,49 @@ function before(ticks: TickColumns, ids: readonly string[], i: number, j: number
 export function partialBars(ticks: TickColumns, ids: readonly string[]): PartialBars {
   const n = ticks.symbols.length;
   if (ids.length !== n) throw new Error(`partialBars: ${n} ticks but ${ids.length} ids`);
+  const { symbols, exchanges, prices, volumes, timesUs } = ticks;
   const accs: Acc[] = [];
-  const bySymbol = new Map<string, Map<number, Acc>>();
+  const bySymbol = new Map<string, SymbolBars>();
   let last: Acc | undefined;
   for (let i = 0; i < n; i++) {
-    const symbol = ticks.symbols[i] as string;
-    const exchange = ticks.exchanges[i] as string;
-    const minute = Math.floor((ticks.timesUs[i] as number) / US_PER_MINUTE) * US_PER_MINUTE;
-    const price = scaled8(ticks.prices[i] as string);
-    const volume = scaled8(ticks.volumes[i] as string);
-    // A feed runs symbol by symbol within a minute: the previous tick's bar is the usual one.
+    const symbol = symbols[i] as string;
+    const exchange = exchanges[i] as string;
+    const us = timesUs[i] as number;
+    const minute = Math.floor(us / US_PER_MINUTE) * US_PER_MINUTE;
+    // A feed runs symbol by symbol within a minute: the previous tick's bar is the usual one,
+    // else the symbol's latest, so the minute map is only read when a symbol changes minute.
     let acc = last;
     if (!acc || acc.minute !== minute || acc.symbol !== symbol || acc.exchange !== exchange) {
-      let minutes = bySymbol.get(symbol);
-      if (!minutes) {
-        minutes = new Map();
-        bySymbol.set(symbol, minutes);
-      }
-      const first = minutes.get(minute);
-      acc = first;
-      while (acc && acc.exchange !== exchange) acc = acc.next;
-      if (!acc) {
-        acc = {
-          symbol,
-          exchange,
-          minute,
-          open: i,
-          close: i,
-          high: i,
-          low: i,
-          highScaled: price,
-          lowScaled: price,
-          count: 0,
-          volume: 0n,
-          turnover: 0n,
-          next: first,
-        };
-        minutes.set(minute, acc);
+      const bars = bySymbol.get(symbol);
+      if (!bars) {
+        acc = newAcc(symbol, exchange, minute, i, us, undefined);
+        bySymbol.set(symbol, { last: acc, byMinute: undefined });
         accs.push(acc);
+      } else if (bars.last.minute === minute && bars.last.exchange === exchange) acc = bars.last;
+      else {
+        const byMinute = bars.byMinute ?? new Map([[bars.last.minute, bars.last]]);
+        bars.byMinute = byMinute;
+        const first = byMinute.get(minute);
+        acc = first;
+        while (acc && acc.exchange !== exchange) acc = acc.next;
+        if (!acc) {
+          acc = newAcc(symbol, exchange, minute, i, us, first);
+          byMinute.set(minute, acc);
+          accs.push(acc);
+        }
+        bars.last = acc;
       }
       last = acc;
     }
-    acc.count += 1;
-    acc.volume += volume;
-    acc.turnover += price * volume;
-    if (price > acc.highScaled) {
-      acc.highScaled = price;
-      acc.high = i;
+    addRow(acc, prices[i] as string, volumes[i] as string, i);
+    if (us < acc.openUs || (us === acc.openUs && tieBefore(ticks, ids, i, acc.open))) {
+      acc.open = i;
+      acc.openUs = us;
     }
-    if (price < acc.lowScaled) {
-      acc.lowScaled = price;
-      acc.low = i;
+    if (us > acc.closeUs || (us === acc.closeUs && tieBefore(ticks, ids, acc.close, i))) {
+      acc.close = i;
+      acc.closeUs = us;
     }
-    if (before(ticks, ids, i, acc.open)) acc.open = i;
-    if (before(ticks, ids, acc.close, i)) acc.close = i;
   }
   const out: PartialBars = {
     symbols: [],
@@ -184,40 +196,179 @@ export function partialBars(ticks: TickColumns, ids: readonly string[]): Partial
     out.highs.push(ticks.prices[a.high] as string);
     out.lows.push(ticks.prices[a.low] as string);
     out.closes.push(ticks.prices[a.close] as string);
-    out.volumes.push(fixedScale(a.volume, MAX_SCALE));
-    out.turnovers.push(fixedScale(a.turnover, 2 * MAX_SCALE));
+    out.volumes.push(volumeText(a));
+    out.turnovers.push(turnoverText(a));
     out.tradeCounts.push(a.count);
-    out.openTimesUs.push(ticks.timesUs[a.open] as number);
+    out.openTimesUs.push(a.openUs);
     out.openTickIds.push(ids[a.open] as string);
     out.openTradeIds.push(ticks.tradeIds[a.open] ?? null);
-    out.closeTimesUs.push(ticks.timesUs[a.close] as number);
+    out.closeTimesUs.push(a.closeUs);
     out.closeTickIds.push(ids[a.close] as string);
     out.closeTradeIds.push(ticks.tradeIds[a.close] ?? null);
   }
   return out;
 }
 
+function newAcc(
+  symbol: string,
+  exchange: string,
+  minute: number,
+  i: number,
+  us: number,
+  next: Acc | undefined,
+): Acc {
+  return {
+    symbol,
+    exchange,
+    minute,
+    open: i,
+    close: i,
+    high: i,
+    low: i,
+    openUs: us,
+    closeUs: us,
+    // Below and above any price: the first row sets both.
+    highWhole: -1,
+    highFrac: 0,
+    lowWhole: Number.POSITIVE_INFINITY,
+    lowFrac: 0,
+    count: 0,
+    volWhole: 0,
+    volFrac: 0,
+    turn2: 0,
+    turn1: 0,
+    turn0: 0,
+    volSpilled: 0n,
+    turnSpilled: 0n,
+    next,
+  };
+}
+
+const E8 = 10n ** 8n;
+const E16 = 10n ** 16n;
+const MAX_EXACT = Number.MAX_SAFE_INTEGER;
+
+/** Adds row i (its price and volume text) to the bar: count, high, low, Σ volume, Σ price·volume. */
+function addRow(acc: Acc, price: string, volume: string, i: number): void {
+  split8(price);
+  const pw = whole;
+  const pf = frac;
+  split8(volume);
+  const vw = whole;
+  const vf = frac;
+  acc.count += 1;
+  if (pw > acc.highWhole || (pw === acc.highWhole && pf > acc.highFrac)) {
+    acc.highWhole = pw;
+    acc.highFrac = pf;
+    acc.high = i;
+  }
+  if (pw < acc.lowWhole || (pw === acc.lowWhole && pf < acc.lowFrac)) {
+    acc.lowWhole = pw;
+    acc.lowFrac = pf;
+    acc.low = i;
+  }
+  // (pw·10^8 + pf)·(vw·10^8 + vf) by limbs. Every term is a non-negative integer, so a result at
+  // most MAX_EXACT is exact, and an inexact step (≥ 2^53) leaves its sum above MAX_EXACT too.
+  const volWhole = acc.volWhole + vw;
+  const volFrac = acc.volFrac + vf;
+  const turn2 = acc.turn2 + pw * vw;
+  const turn1 = acc.turn1 + (pw * vf + pf * vw);
+  const turn0 = acc.turn0 + pf * vf;
+  if (
+    volWhole <= MAX_EXACT &&
+    volFrac <= MAX_EXACT &&
+    turn2 <= MAX_EXACT &&
+    turn1 <= MAX_EXACT &&
+    turn0 <= MAX_EXACT
+  ) {
+    acc.volWhole = volWhole;
+    acc.volFrac = volFrac;
+    acc.turn2 = turn2;
+    acc.turn1 = turn1;
+    acc.turn0 = turn0;
+  } else spill(acc, pw, pf, vw, vf);
+}
+
+/** The limbs are full, or this row's product does not fit them: sums so far to BigInt, then the row. */
+function spill(acc: Acc, pw: number, pf: number, vw: number, vf: number): void {
+  acc.volSpilled += BigInt(acc.volWhole) * E8 + BigInt(acc.volFrac);
+  acc.turnSpilled += BigInt(acc.turn2) * E16 + BigInt(acc.turn1) * E8 + BigInt(acc.turn0);
+  acc.volWhole = vw;
+  acc.volFrac = vf;
+  const turn2 = pw * vw;
+  const turn1 = pw * vf + pf * vw;
+  const turn0 = pf * vf;
+  if (turn2 <= MAX_EXACT && turn1 <= MAX_EXACT && turn0 <= MAX_EXACT) {
+    acc.turn2 = turn2;
+    acc.turn1 = turn1;
+    acc.turn0 = turn0;
+  } else {
+    acc.turn2 = 0;
+    acc.turn1 = 0;
+    acc.turn0 = 0;
+    acc.turnSpilled += (BigInt(pw) * E8 + BigInt(pf)) * (BigInt(vw) * E8 + BigInt(vf));
+  }
+}
+
+const LIMB = 1e8;
+const pad8 = (n: number) => String(n).padStart(MAX_SCALE, '0');
+
+/** Σ volume with 8 decimals; carried in Numbers while exact (remainders are; so are exact quotients). */
+function volumeText(a: Acc): string {
+  const frac = a.volFrac % LIMB;
+  const whole = a.volWhole + (a.volFrac - frac) / LIMB;
+  if (a.volSpilled === 0n && whole <= MAX_EXACT) return `${whole}.${pad8(frac)}`;
+  return fixedScale(a.volSpilled + BigInt(a.volWhole) * E8 + BigInt(a.volFrac), MAX_SCALE);
+}
+
+/** Σ price·volume with 16 decimals, likewise. */
+function turnoverText(a: Acc): string {
+  const t0 = a.turn0 % LIMB;
+  const t1Carried = a.turn1 + (a.turn0 - t0) / LIMB;
+  const t1 = t1Carried % LIMB;
+  const t2 = a.turn2 + (t1Carried - t1) / LIMB;
+  if (a.turnSpilled === 0n && t1Carried <= MAX_EXACT && t2 <= MAX_EXACT)
+    return `${t2}.${pad8(t1)}${pad8(t0)}`;
+  return fixedScale(
+    a.turnSpilled + BigInt(a.turn2) * E16 + BigInt(a.turn1) * E8 + BigInt(a.turn0),
+    2 * MAX_SCALE,
+  );
+}
+
 const POW10 = Array.from({ length: MAX_SCALE + 1 }, (_, k) => 10 ** k);
+/** split8's result, in module variables so that no object is made per value. */
+let whole = 0;
+let frac = 0;
 
 /**
- * Canonical decimal text (at most 8 decimals) as an integer scaled by 10^8. The usual short
- * values are parsed with doubles, exact below 2^53 (no string copies); longer ones by toScaled.
+ * Canonical decimal text ≥ 0 of at most 15 integer digits and 8 decimals (numeric(18,8) has 10)
+ * into `whole` and `frac` (its decimals as an integer scaled by 10^8), both exact Numbers; parsed
+ * in place, no string made. Anything else throws: no committed tick has such a price or volume.
  */
-export function scaled8(text: string): bigint {
-  if (text.length > 15) return toScaled(text);
-  let mantissa = 0;
-  let decimals = -1;
-  for (let k = 0; k < text.length; k++) {
-    const c = text.charCodeAt(k);
-    if (c === 46) decimals = 0;
-    else {
-      mantissa = mantissa * 10 + (c - 48);
-      if (decimals >= 0) decimals++;
-    }
+function split8(text: string): void {
+  const n = text.length;
+  let w = 0;
+  let k = 0;
+  for (; k < n; k++) {
+    const d = text.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) break;
+    w = w * 10 + d;
   }
-  // ≤ 15 digits: the mantissa is exact, and so is the product when it stays below 2^53.
-  const value = mantissa * (POW10[MAX_SCALE - Math.max(decimals, 0)] as number);
-  return Number.isSafeInteger(value) ? BigInt(value) : toScaled(text);
+  let ok = k > 0 && k <= 15;
+  let f = 0;
+  if (k < n) {
+    const decimals = n - k - 1;
+    ok &&= text.charCodeAt(k) === 46 && decimals >= 1 && decimals <= MAX_SCALE;
+    for (let j = k + 1; ok && j < n; j++) {
+      const d = text.charCodeAt(j) - 48;
+      if (d < 0 || d > 9) ok = false;
+      f = f * 10 + d;
+    }
+    f *= POW10[MAX_SCALE - decimals] as number;
+  }
+  if (!ok) throw new RangeError(`partialBars: ${JSON.stringify(text)} is not a decimal of numeric(18,8)`);
+  whole = w;
+  frac = f;
 }
 
 /** An integer scaled by 10^scale as decimal text with exactly `scale` decimals ("-1.50", "0.0700"). */

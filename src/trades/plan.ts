@@ -7,6 +7,40 @@
 import type { TickColumns } from '../records.js';
 import { tradingDay } from './trading-day.js';
 
+/**
+ * A trade number as a Number when it is a safe integer (nearly always), else a bigint: one form
+ * per value, so === and Set tell numbers apart as values, and < > compare exactly across the
+ * forms. Per tick this makes no BigInt and no garbage.
+ */
+export type TradeNumber = number | bigint;
+
+/** Canonical integer text (market_ticks.trade_id) as a TradeNumber. */
+export function tradeNumber(text: string): TradeNumber {
+  const n = text.length;
+  let k = text.charCodeAt(0) === 45 ? 1 : 0;
+  const negative = k === 1;
+  // Up to 15 digits are exact in a double: parsed in place, about twice as fast as Number(text).
+  if (n - k > 15 || n === k) return fromBigInt(BigInt(text));
+  let v = 0;
+  for (; k < n; k++) {
+    const d = text.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return fromBigInt(BigInt(text));
+    v = v * 10 + d;
+  }
+  return negative ? 0 - v : v;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function fromBigInt(n: bigint): TradeNumber {
+  return n >= -MAX_SAFE && n <= MAX_SAFE ? Number(n) : n;
+}
+
+const next = (n: TradeNumber): TradeNumber =>
+  typeof n === 'number' && n < Number.MAX_SAFE_INTEGER ? n + 1 : fromBigInt(BigInt(n) + 1n);
+const previous = (n: TradeNumber): TradeNumber =>
+  typeof n === 'number' && n > -Number.MAX_SAFE_INTEGER ? n - 1 : fromBigInt(BigInt(n) - 1n);
+
 /** A batch's numbered ticks of one symbol and trading day. */
 export interface TradeGroup {
   symbol: string;
@@ -14,9 +48,9 @@ export interface TradeGroup {
   /** Row indexes into the batch's TickColumns, in batch order. */
   rows: number[];
   /** Their trade numbers, parallel to `rows`. */
-  numbers: bigint[];
-  min: bigint;
-  max: bigint;
+  numbers: TradeNumber[];
+  min: TradeNumber;
+  max: TradeNumber;
 }
 
 export interface Hole {
@@ -69,6 +103,7 @@ export function groupTrades(ticks: TickColumns, timeZone: string): TradeGroup[] 
   const bySymbol = new Map<string, TradeGroup[]>();
   let lastSec = Number.NaN;
   let day = '';
+  let g: TradeGroup | undefined;
   for (let i = 0; i < ticks.tradeIds.length; i++) {
     const id = ticks.tradeIds[i];
     if (id === null || id === undefined) continue;
@@ -80,50 +115,56 @@ export function groupTrades(ticks: TickColumns, timeZone: string): TradeGroup[] 
       lastSec = sec;
     }
     const symbol = ticks.symbols[i] as string;
-    const n = BigInt(id);
-    let days = bySymbol.get(symbol);
-    if (!days) {
-      days = [];
-      bySymbol.set(symbol, days);
+    const n = tradeNumber(id);
+    // A feed runs symbol by symbol: the previous numbered tick's group is the usual one.
+    if (!g || g.symbol !== symbol || g.day !== day) {
+      let days = bySymbol.get(symbol);
+      if (!days) {
+        days = [];
+        bySymbol.set(symbol, days);
+      }
+      g = undefined;
+      for (const x of days) if (x.day === day) g = x;
+      if (!g) {
+        g = { symbol, day, rows: [], numbers: [], min: n, max: n };
+        days.push(g);
+        out.push(g);
+      }
     }
-    const g = days.find((x) => x.day === day);
-    if (!g) {
-      const created = { symbol, day, rows: [i], numbers: [n], min: n, max: n };
-      days.push(created);
-      out.push(created);
-    } else {
-      g.rows.push(i);
-      g.numbers.push(n);
-      if (n < g.min) g.min = n;
-      if (n > g.max) g.max = n;
-    }
+    g.rows.push(i);
+    g.numbers.push(n);
+    if (n < g.min) g.min = n;
+    if (n > g.max) g.max = n;
   }
   return out;
 }
 
-const compare = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+const compare = (a: TradeNumber, b: TradeNumber) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The runs of numbers in from..to that are not in `sorted` (ascending, unique, within from..to). */
-export function missingRuns(sorted: readonly bigint[], from: bigint, to: bigint): [bigint, bigint][] {
-  const out: [bigint, bigint][] = [];
-  let next = from;
+export function missingRuns(
+  sorted: readonly TradeNumber[],
+  from: TradeNumber,
+  to: TradeNumber,
+): [TradeNumber, TradeNumber][] {
+  const out: [TradeNumber, TradeNumber][] = [];
+  let expected = from;
   for (const n of sorted) {
-    if (n > next) out.push([next, n - 1n]);
-    next = n + 1n;
+    if (n > expected) out.push([expected, previous(n)]);
+    expected = next(n);
   }
-  if (next <= to) out.push([next, to]);
+  if (expected <= to) out.push([expected, to]);
   return out;
 }
 
-/** Index of the hole containing n, or -1 (holes sorted by first, non-overlapping). */
-function holeOf(holes: readonly Hole[], n: bigint): number {
+/** Index of the hole containing n, or -1 (holes sorted by first, non-overlapping; bounds parallel). */
+function holeOf(firsts: readonly TradeNumber[], lasts: readonly TradeNumber[], n: TradeNumber): number {
   let lo = 0;
-  let hi = holes.length - 1;
+  let hi = firsts.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const h = holes[mid] as Hole;
-    if (n < h.first) hi = mid - 1;
-    else if (n > h.last) lo = mid + 1;
+    if (n < (firsts[mid] as TradeNumber)) hi = mid - 1;
+    else if (n > (lasts[mid] as TradeNumber)) lo = mid + 1;
     else return mid;
   }
   return -1;
@@ -152,19 +193,32 @@ export function planTrades(
     gapsSplit: 0,
   };
   for (const g of groups) {
+    const { rows, numbers } = g;
     const s = stored.get(groupKey(g.symbol, g.day));
-    const seen = new Set<bigint>();
-    const below: bigint[] = [];
-    const above: bigint[] = [];
-    const inHoles = new Map<number, bigint[]>();
-    for (let k = 0; k < g.rows.length; k++) {
-      const n = g.numbers[k] as bigint;
-      let duplicate = seen.has(n);
+    // The stored bounds in the numbers' form, so that === and < work on them as on the numbers.
+    const storedFirst = s ? fromBigInt(s.first) : 0;
+    const storedLast = s ? fromBigInt(s.last) : 0;
+    const holeFirsts = s ? s.holes.map((h) => fromBigInt(h.first)) : [];
+    const holeLasts = s ? s.holes.map((h) => fromBigInt(h.last)) : [];
+    // Numbers usually rise through a batch: one above all before it cannot be a repeat, so the
+    // set of earlier numbers is only built at the first that is not.
+    let seen: Set<TradeNumber> | undefined;
+    let top: TradeNumber = 0;
+    const below: TradeNumber[] = [];
+    const above: TradeNumber[] = [];
+    const inHoles = new Map<number, TradeNumber[]>();
+    for (let k = 0; k < rows.length; k++) {
+      const n = numbers[k] as TradeNumber;
+      if (k === 0 || n > top) top = n;
+      else seen ??= new Set(numbers.slice(0, k));
+      // A repeat of a stored number is a duplicate again, so seen may hold duplicates too.
+      let duplicate = seen?.has(n) === true;
+      seen?.add(n);
       if (!duplicate && s) {
-        if (n < s.first) below.push(n);
-        else if (n > s.last) above.push(n);
+        if (n < storedFirst) below.push(n);
+        else if (n > storedLast) above.push(n);
         else {
-          const h = holeOf(s.holes, n);
+          const h = holeOf(holeFirsts, holeLasts, n);
           if (h < 0) duplicate = true;
           else {
             const list = inHoles.get(h);
@@ -174,41 +228,54 @@ export function planTrades(
         }
       } else if (!duplicate) above.push(n);
       if (duplicate) {
-        plan.keep[g.rows[k] as number] = false;
+        plan.keep[rows[k] as number] = false;
         plan.duplicates++;
-      } else seen.add(n);
+      }
     }
     below.sort(compare);
     above.sort(compare);
+    const lowest = below[0] as TradeNumber;
+    const highest = above[above.length - 1] as TradeNumber;
     const jumps = s
       ? [
-          ...(below.length ? missingRuns(below, below[0] as bigint, s.first - 1n) : []),
-          ...(above.length ? missingRuns(above, s.last + 1n, above[above.length - 1] as bigint) : []),
+          ...(below.length ? missingRuns(below, lowest, previous(storedFirst)) : []),
+          ...(above.length ? missingRuns(above, next(storedLast), highest) : []),
         ]
-      : missingRuns(above, above[0] as bigint, above[above.length - 1] as bigint);
+      : missingRuns(above, above[0] as TradeNumber, highest);
     for (const [first, last] of jumps)
-      plan.opened.push({ symbol: g.symbol, day: g.day, first, last, detectedAt: null, splitFrom: null });
+      plan.opened.push({
+        symbol: g.symbol,
+        day: g.day,
+        first: BigInt(first),
+        last: BigInt(last),
+        detectedAt: null,
+        splitFrom: null,
+      });
     plan.gapsOpened += jumps.length;
-    for (const [index, numbers] of inHoles) {
+    for (const [index, inHole] of inHoles) {
       const hole = s?.holes[index] as Hole;
-      const rest = missingRuns(numbers.sort(compare), hole.first, hole.last);
+      const rest = missingRuns(
+        inHole.sort(compare),
+        holeFirsts[index] as TradeNumber,
+        holeLasts[index] as TradeNumber,
+      );
       plan.closed.push(hole.id);
       for (const [first, last] of rest)
         plan.opened.push({
           symbol: g.symbol,
           day: g.day,
-          first,
-          last,
+          first: BigInt(first),
+          last: BigInt(last),
           detectedAt: hole.detectedAt,
           splitFrom: hole.id,
         });
       if (rest.length === 0) plan.gapsFilled++;
       else plan.gapsSplit++;
     }
-    const first = s ? (below[0] ?? s.first) : (above[0] as bigint);
-    const last = s ? (above[above.length - 1] ?? s.last) : (above[above.length - 1] as bigint);
-    if (!s || first !== s.first || last !== s.last)
-      plan.sequences.push({ symbol: g.symbol, day: g.day, first, last });
+    const first = s ? (below.length ? lowest : storedFirst) : (above[0] as TradeNumber);
+    const last = s ? (above.length ? highest : storedLast) : highest;
+    if (!s || first !== storedFirst || last !== storedLast)
+      plan.sequences.push({ symbol: g.symbol, day: g.day, first: BigInt(first), last: BigInt(last) });
   }
   return plan;
 }

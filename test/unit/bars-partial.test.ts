@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareIds, fixedScale, type PartialBars, partialBars, scaled8 } from '../../src/bars/partial.js';
+import { compareIds, fixedScale, type PartialBars, partialBars } from '../../src/bars/partial.js';
 import type { TickColumns } from '../../src/records.js';
 
 /** µs since the epoch of 2024-03-04 at `hms` UTC plus `micros`. */
@@ -328,20 +328,13 @@ describe('partialBars', () => {
 });
 
 describe('the exact arithmetic underneath', () => {
-  it.each([
-    ['0', 0n],
-    ['0.00000001', 1n],
-    ['30.12', 3_012_000_000n],
-    ['100', 10_000_000_000n],
-    ['90071992.547409', 9_007_199_254_740_900n],
-    ['90071993', 9_007_199_300_000_000n],
-    ['90071992.54740991', 9_007_199_254_740_991n],
-    ['90071992.54740992', 9_007_199_254_740_992n],
-    ['123456789.5', 12_345_678_950_000_000n],
-    ['9999999999.99999999', 999_999_999_999_999_999n],
-  ])('scaled8(%s) = %s', (text, scaled) => {
-    expect(scaled8(text)).toBe(scaled);
-  });
+  it.each(['-1', '1.123456789', '1e5', '', '.5', '1.', '1,5', '1234567890123456', '12a'])(
+    'refuses %j, which no numeric(18,8) tick has',
+    (text) => {
+      const { ticks, ids } = columns([['X', 'B3', '1', text, at('13:00:00'), '1']]);
+      expect(() => partialBars(ticks, ids)).toThrow(/not a decimal of numeric\(18,8\)/);
+    },
+  );
 
   it.each([
     [0n, 8, '0.00000000'],
@@ -366,5 +359,195 @@ describe('the exact arithmetic underneath', () => {
     ['-7', '-7', 0],
   ])('compareIds(%s, %s) has the sign of %s', (a, b, sign) => {
     expect(Math.sign(compareIds(a, b))).toBe(sign);
+  });
+});
+
+/** The partial bars the slow, obvious way: BigInt everywhere, a sort for open and close. */
+function referenceBars(ticks: TickColumns, ids: readonly string[]) {
+  const scaled = (text: string) => {
+    const [int = '', frac = ''] = text.split('.');
+    return BigInt(int + frac.padEnd(8, '0'));
+  };
+  const fixed = (v: bigint, scale: number) => {
+    const digits = v.toString().padStart(scale + 1, '0');
+    return `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  };
+  const order = (i: number, j: number) => {
+    const t = (ticks.timesUs[i] as number) - (ticks.timesUs[j] as number);
+    if (t !== 0) return t;
+    const a = ticks.tradeIds[i] ?? null;
+    const b = ticks.tradeIds[j] ?? null;
+    if (a === null || b === null) {
+      if (a !== b) return a === null ? 1 : -1;
+    } else if (BigInt(a) !== BigInt(b)) return BigInt(a) < BigInt(b) ? -1 : 1;
+    return BigInt(ids[i] as string) < BigInt(ids[j] as string) ? -1 : 1;
+  };
+  const groups = new Map<string, number[]>();
+  // Columns only indexed, never mapped: they may become typed arrays.
+  for (let i = 0; i < ticks.symbols.length; i++) {
+    const minute = Math.floor((ticks.timesUs[i] as number) / 60e6) * 60e6;
+    const key = `${ticks.symbols[i]}\u0000${ticks.exchanges[i]}\u0000${minute}`;
+    const rows = groups.get(key);
+    if (rows) rows.push(i);
+    else groups.set(key, [i]);
+  }
+  return [...groups.values()].map((rows) => {
+    const sorted = [...rows].sort(order);
+    const open = sorted[0] as number;
+    const close = sorted[sorted.length - 1] as number;
+    const price = (i: number) => ticks.prices[i] as string;
+    // The first row of the highest (lowest) value, as the worker keeps it.
+    const high = rows.reduce((h, i) => (scaled(price(i)) > scaled(price(h)) ? i : h));
+    const low = rows.reduce((l, i) => (scaled(price(i)) < scaled(price(l)) ? i : l));
+    const volume = rows.reduce((s, i) => s + scaled(ticks.volumes[i] as string), 0n);
+    const turnover = rows.reduce((s, i) => s + scaled(price(i)) * scaled(ticks.volumes[i] as string), 0n);
+    const first = rows[0] as number;
+    return {
+      key: `${ticks.symbols[first]} ${ticks.exchanges[first]} ${new Date(Math.floor((ticks.timesUs[first] as number) / 60e6) * 60e3).toISOString().slice(11, 16)}`,
+      ohlc: [price(open), price(high), price(low), price(close)],
+      volume: fixed(volume, 8),
+      turnover: fixed(turnover, 16),
+      trades: rows.length,
+      open: [ticks.timesUs[open], ids[open], ticks.tradeIds[open] ?? null],
+      close: [ticks.timesUs[close], ids[close], ticks.tradeIds[close] ?? null],
+    };
+  });
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random ticks: decimals up to numeric(18,8)'s limits, ties in time, signed and missing trade numbers. */
+function randomTicks(seed: number, n: number) {
+  const rand = prng(seed);
+  const int = (k: number) => Math.floor(rand() * k);
+  const pick = <T>(xs: readonly T[]) => xs[int(xs.length)] as T;
+  const digits = (k: number) => Array.from({ length: k }, () => int(10)).join('');
+  const decimal = () => {
+    const edge = pick([
+      '9999999999.99999999',
+      '0.00000001',
+      '0.99999999',
+      '90071992.54740991',
+      '1',
+      null,
+      null,
+      null,
+    ]);
+    if (edge !== null) return edge;
+    const whole = String(BigInt(digits(1 + int(10))));
+    const frac = digits(int(9)).replace(/0+$/, '');
+    return frac ? `${whole}.${frac}` : whole === '0' ? '0.5' : whole;
+  };
+  const bigintText = () =>
+    pick([
+      () => String(int(100)),
+      () => String(-int(100)),
+      () => '9223372036854775807',
+      () => '-9223372036854775808',
+      () => String(BigInt(digits(1 + int(19))) * (rand() < 0.3 ? -1n : 1n)),
+    ])();
+  const symbols = Array.from({ length: 1 + int(60) }, (_, k) => `S${k}`);
+  const t0 = Date.parse('2024-03-04T13:00:00Z') * 1000;
+  const times = Array.from(
+    { length: 1 + int(20) },
+    () => t0 + int(4) * 60e6 + pick([0, 1, 59_999_999, int(60e6)]),
+  );
+  const rows: Tick[] = [];
+  const used = new Set<string>();
+  for (let k = 0; k < n; k++) {
+    let id = String(BigInt(digits(1 + int(19))) % 9223372036854775807n);
+    while (used.has(id)) id = String(int(1e9));
+    used.add(id);
+    rows.push([
+      pick(symbols),
+      rand() < 0.9 ? 'B3' : 'BVMF',
+      decimal(),
+      decimal(),
+      pick(times),
+      id,
+      rand() < 0.3 ? null : rand() < 0.3 ? pick(['5', '-5', '42']) : bigintText(),
+    ]);
+  }
+  return columns(rows);
+}
+
+describe('partialBars against a BigInt reference', () => {
+  it.each(Array.from({ length: 300 }, (_, seed) => seed))('random flush, seed %i', (seed) => {
+    const { ticks, ids } = randomTicks(seed, 1 + (seed % 7 === 0 ? 2000 : seed % 97));
+    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(ticks, ids));
+  });
+
+  it.each<[string, [price: string, volume: string][]]>([
+    ['a fraction product just below 2^53', [['0.94906265', '0.94906266']]],
+    ['a fraction product just above 2^53', [['0.94906266', '0.94906266']]],
+    [
+      'whole products reaching 2^53 over two rows',
+      [
+        ['90000000', '100000000'],
+        ['7199254', '1000'],
+      ],
+    ],
+    [
+      'a whole product beyond 2^53 between exact rows',
+      [
+        ['1', '1'],
+        ['9999999999', '9999999999'],
+        ['2.5', '3'],
+      ],
+    ],
+    [
+      'a price of 2^53 − 1 units of 10^-8',
+      [
+        ['90071992.54740991', '1'],
+        ['0.00000001', '1'],
+        ['1', '0.5'],
+      ],
+    ],
+    // 441650591 · 20394401 = 2^53 − 1: the sums fit, the carry into the text does not.
+    [
+      'a turnover whose last carry passes 2^53',
+      [
+        ['441650591', '20394401'],
+        ['2', '0.5'],
+      ],
+    ],
+    [
+      'a volume whose last carry passes 2^53',
+      [
+        ...Array<[string, string]>(9).fill(['0.00000001', '999999999999999']),
+        ['0.00000001', '7199254741000'],
+        ['0.00000001', '0.5'],
+        ['0.00000001', '0.5'],
+      ],
+    ],
+  ])('stays exact at the limits of plain numbers: %s', (_name, values) => {
+    const { ticks, ids } = columns(
+      values.map(([p, v], k) => ['X', 'B3', p, v, at('13:00:00', k), String(k + 1)]),
+    );
+    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(ticks, ids));
+  });
+
+  it('sums thousands of the largest values exactly, in one bar', () => {
+    const rows: Tick[] = Array.from({ length: 5000 }, (_, k) => [
+      'BIG3',
+      'B3',
+      k % 2 ? '9999999999.99999999' : '0.99999999',
+      k % 3 ? '9999999999.99999999' : '0.99999999',
+      at('13:00:01', k % 5),
+      String(1000 + k),
+      k % 4 ? null : String(-k),
+    ]);
+    const { ticks, ids } = columns(rows);
+    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(ticks, ids));
   });
 });

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { emptyTickColumns, type TickColumns } from '../../src/records.js';
 import { gapFilter, gapLines } from '../../src/trades/command.js';
 import type { GapRow } from '../../src/trades/gaps.js';
-import { groupKey, groupTrades, missingRuns, planTrades, type StoredTrades } from '../../src/trades/plan.js';
+import {
+  groupKey,
+  groupTrades,
+  missingRuns,
+  planTrades,
+  type StoredTrades,
+  tradeNumber,
+} from '../../src/trades/plan.js';
 import { tradingDay } from '../../src/trades/trading-day.js';
 
 const SP = 'America/Sao_Paulo';
@@ -60,6 +67,29 @@ describe('missingRuns', () => {
   ])('$sorted in $from..$to: $runs', ({ sorted, from, to, runs }) => {
     const got = missingRuns(sorted.map(BigInt), BigInt(from), BigInt(to)).map(([a, b]) => `${a}-${b}`);
     expect(got).toEqual(runs);
+  });
+});
+
+describe('tradeNumber', () => {
+  it.each<[string, number | bigint]>([
+    ['0', 0],
+    ['-0', 0],
+    ['42', 42],
+    ['-42', -42],
+    ['999999999999999', 999_999_999_999_999],
+    ['9007199254740991', 9_007_199_254_740_991],
+    ['-9007199254740991', -9_007_199_254_740_991],
+    ['9007199254740992', 9_007_199_254_740_992n],
+    ['-9007199254740992', -9_007_199_254_740_992n],
+    ['9223372036854775807', 9_223_372_036_854_775_807n],
+    ['-9223372036854775808', -9_223_372_036_854_775_808n],
+  ])('%s is %s: a Number exactly when it is a safe integer', (text, value) => {
+    expect(tradeNumber(text)).toBe(value);
+  });
+
+  it('refuses what is not an integer, as BigInt does', () => {
+    expect(() => tradeNumber('12a')).toThrow(SyntaxError);
+    expect(() => tradeNumber('-')).toThrow(SyntaxError);
   });
 });
 
@@ -300,4 +330,192 @@ describe('tick-ingest gaps', () => {
   it.each(['2026-02-30', '2026-13-01', '24/11/2026', '2026-1-5'])('refuses --day %s by name', (day) => {
     expect(() => gapFilter({ day })).toThrow(/--day/);
   });
+});
+
+/** The groups and plan the slow, obvious way, in BigInt, for the randomized comparison below. */
+function referencePlan(t: TickColumns, zone: string, state: ReadonlyMap<string, StoredTrades>) {
+  const groups = new Map<string, { symbol: string; day: string; rows: number[] }>();
+  // Columns only indexed, never mapped: they may become typed arrays.
+  for (let i = 0; i < t.tradeIds.length; i++) {
+    if (t.tradeIds[i] === null) continue;
+    const symbol = t.symbols[i] as string;
+    const day = tradingDay(t.timesUs[i] as number, zone);
+    const key = groupKey(symbol, day);
+    const g = groups.get(key);
+    if (g) g.rows.push(i);
+    else groups.set(key, { symbol, day, rows: [i] });
+  }
+  const num = (i: number) => BigInt(t.tradeIds[i] as string);
+  const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+  /** Runs of from..to missing from `present` (a set of numbers within it). */
+  const missing = (present: bigint[], from: bigint, to: bigint) => {
+    const runs: [bigint, bigint][] = [];
+    let next = from;
+    for (const n of [...present].sort(cmp)) {
+      if (n > next) runs.push([next, n - 1n]);
+      next = n + 1n;
+    }
+    if (next <= to) runs.push([next, to]);
+    return runs;
+  };
+  const keep = Array.from({ length: t.tradeIds.length }, () => true);
+  const sequences: string[] = [];
+  const closed: string[] = [];
+  const opened: string[] = [];
+  let gapsOpened = 0;
+  let gapsFilled = 0;
+  let gapsSplit = 0;
+  const summary = [...groups.values()].map((g) => {
+    const numbers = g.rows.map(num);
+    const sorted = [...numbers].sort(cmp);
+    return [g.symbol, g.day, g.rows, numbers.map(String), String(sorted[0]), String(sorted.at(-1))];
+  });
+  for (const g of groups.values()) {
+    const s = state.get(groupKey(g.symbol, g.day));
+    const holeOf = (n: bigint) => s?.holes.find((h) => h.first <= n && n <= h.last);
+    const isStored = (n: bigint) => s !== undefined && s.first <= n && n <= s.last && holeOf(n) === undefined;
+    const fresh: bigint[] = [];
+    const hits = new Map<string, bigint[]>();
+    for (const i of g.rows) {
+      const n = num(i);
+      if (fresh.includes(n) || isStored(n)) {
+        keep[i] = false;
+        continue;
+      }
+      fresh.push(n);
+      const h = holeOf(n);
+      if (h) hits.set(h.id, [...(hits.get(h.id) ?? []), n]);
+    }
+    const below = s ? fresh.filter((n) => n < s.first) : [];
+    const above = s ? fresh.filter((n) => n > s.last) : fresh;
+    const sorted = (xs: bigint[]) => [...xs].sort(cmp);
+    const jumps = s
+      ? [
+          ...(below.length ? missing(below, sorted(below)[0] as bigint, s.first - 1n) : []),
+          ...(above.length ? missing(above, s.last + 1n, sorted(above).at(-1) as bigint) : []),
+        ]
+      : missing(above, sorted(above)[0] as bigint, sorted(above).at(-1) as bigint);
+    for (const [a, b] of jumps) opened.push(`${g.symbol} ${g.day} ${a}-${b} new`);
+    gapsOpened += jumps.length;
+    for (const [id, ns] of hits) {
+      const hole = s?.holes.find((h) => h.id === id) as StoredTrades['holes'][number];
+      const rest = missing(ns, hole.first, hole.last);
+      closed.push(id);
+      for (const [a, b] of rest) opened.push(`${g.symbol} ${g.day} ${a}-${b} ${hole.detectedAt} ${id}`);
+      if (rest.length) gapsSplit++;
+      else gapsFilled++;
+    }
+    const all = sorted(fresh);
+    const first = s ? (sorted(below)[0] ?? s.first) : (all[0] as bigint);
+    const last = s ? (sorted(above).at(-1) ?? s.last) : (all.at(-1) as bigint);
+    if (!s || first !== s.first || last !== s.last) sequences.push(`${g.symbol} ${g.day} ${first}-${last}`);
+  }
+  const duplicates = keep.filter((k) => !k).length;
+  return {
+    summary,
+    plan: { keep, duplicates, sequences, closed, opened, gapsOpened, gapsFilled, gapsSplit },
+  };
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const BIG = 2n ** 63n;
+const SAFE = 2n ** 53n;
+
+/**
+ * A random batch and stored state: per symbol a base number (small, negative, around ±2^53 or
+ * ±2^63), numbers near it with repeats and jumps, some unnumbered ticks, times across local
+ * midnight, and a stored range with holes around the same numbers.
+ */
+function randomCase(seed: number) {
+  const rand = prng(seed);
+  const int = (k: number) => Math.floor(rand() * k);
+  const pick = <T>(xs: readonly T[]) => xs[int(xs.length)] as T;
+  const symbols = Array.from({ length: 1 + int(8) }, (_, k) => `S${k}`);
+  const spread = pick([3, 20, 1000]);
+  const bases = new Map(
+    symbols.map((s) => [
+      s,
+      pick([0n, 1_000_000n, -50n, SAFE - 10n, -SAFE - 5n, BIG - 1n - BigInt(spread), -BIG]),
+    ]),
+  );
+  const clamp = (n: bigint) => (n < -BIG ? -BIG : n >= BIG ? BIG - 1n : n);
+  const midnight = Date.UTC(2026, 10, 25, 3, 0, 0) * 1000;
+  const c = emptyTickColumns();
+  const n = 1 + int(seed % 5 === 0 ? 3000 : 60);
+  for (let k = 0; k < n; k++) {
+    const symbol = pick(symbols);
+    c.symbols.push(symbol);
+    c.exchanges.push('B3');
+    c.prices.push('10');
+    c.volumes.push('100');
+    c.timesUs.push(midnight + (int(4) - 2) * 1e6 + int(1e6));
+    const wide = rand() < 0.05 ? BigInt(int(2 ** 30)) * BigInt(int(2 ** 30)) : 0n;
+    c.tradeIds.push(
+      rand() < 0.1 ? null : String(clamp((bases.get(symbol) as bigint) + BigInt(int(spread)) + wide)),
+    );
+  }
+  const state = new Map<string, StoredTrades>();
+  for (const symbol of symbols)
+    for (const day of ['2026-11-24', '2026-11-25']) {
+      if (rand() < 0.3) continue;
+      const base = bases.get(symbol) as bigint;
+      const first = clamp(base + BigInt(int(spread)) - BigInt(int(spread)));
+      const last = clamp(first + BigInt(int(spread)));
+      const holes: StoredTrades['holes'] = [];
+      for (let at = first + 1n; at < last && holes.length < 5; at += BigInt(1 + int(spread))) {
+        const end = clamp(at + BigInt(int(3)));
+        if (end >= last) break;
+        holes.push({
+          id: `${symbol}-${day}-${holes.length}`,
+          first: at,
+          last: end,
+          detectedAt: `d${int(9)}`,
+        });
+        at = end + 1n;
+      }
+      state.set(groupKey(symbol, day), { first, last, holes });
+    }
+  return { batch: c, state };
+}
+
+describe('groupTrades and planTrades against a BigInt reference', () => {
+  it.each(Array.from({ length: 400 }, (_, seed) => seed))(
+    'random batch and stored state, seed %i',
+    (seed) => {
+      const { batch, state } = randomCase(seed);
+      const groups = groupTrades(batch, SP);
+      const p = planTrades(batch.tradeIds.length, groups, state);
+      const want = referencePlan(batch, SP, state);
+      expect(
+        groups.map((g) => [g.symbol, g.day, g.rows, g.numbers.map(String), String(g.min), String(g.max)]),
+      ).toEqual(want.summary);
+      expect({
+        keep: p.keep,
+        duplicates: p.duplicates,
+        sequences: p.sequences.map((s) => `${s.symbol} ${s.day} ${s.first}-${s.last}`),
+        closed: p.closed,
+        opened: p.opened.map(
+          (h) =>
+            `${h.symbol} ${h.day} ${h.first}-${h.last} ${h.splitFrom === null ? 'new' : `${h.detectedAt} ${h.splitFrom}`}`,
+        ),
+        gapsOpened: p.gapsOpened,
+        gapsFilled: p.gapsFilled,
+        gapsSplit: p.gapsSplit,
+      }).toEqual(want.plan);
+      // The plan's numbers are bigints, whatever form they took inside.
+      for (const x of [...p.sequences, ...p.opened])
+        expect([typeof x.first, typeof x.last]).toEqual(['bigint', 'bigint']);
+    },
+  );
 });
