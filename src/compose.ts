@@ -90,6 +90,8 @@ export function createWorker(cfg: Config, log: Logger): Worker {
           groupId: cfg.KAFKA_GROUP_ID,
           topics: [...topicKinds.keys()],
           sessionTimeoutMs: cfg.KAFKA_SESSION_TIMEOUT_MS,
+          fetchPartitionBytes: cfg.KAFKA_FETCH_PARTITION_BYTES,
+          fetchBytes: cfg.KAFKA_FETCH_BYTES,
         },
         log,
         metrics,

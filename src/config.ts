@@ -69,6 +69,14 @@ export const ENV = {
     schema: int(6_000, 300_000).default(30_000),
     doc: 'consumer group session timeout: how long a dead replica keeps its partitions',
   },
+  KAFKA_FETCH_PARTITION_BYTES: {
+    schema: int(16 << 10, 64 << 20).default(1 << 20),
+    doc: 'most bytes one fetch takes of a partition: smaller lowers peak memory, for more CPU per row (docs/scaling.md)',
+  },
+  KAFKA_FETCH_BYTES: {
+    schema: int(64 << 10, 256 << 20).default(8 << 20),
+    doc: 'most bytes one fetch takes in all',
+  },
   TOPIC_TICKS: { schema: z.string().min(1).default('market.ticks'), doc: 'trade ticks topic' },
   TOPIC_BOOK: { schema: z.string().min(1).default('market.book'), doc: 'order book snapshots topic' },
   TOPIC_CALLBACKS: {

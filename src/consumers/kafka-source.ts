@@ -8,6 +8,9 @@ export interface SourceOptions {
   groupId: string;
   topics: string[];
   sessionTimeoutMs: number;
+  /** kafkajs maxBytesPerPartition and maxBytes of a fetch. */
+  fetchPartitionBytes: number;
+  fetchBytes: number;
 }
 
 /** What the pipeline does with what the source reads. */
@@ -76,10 +79,10 @@ export class KafkaSource implements Source {
       groupId: this.opts.groupId,
       sessionTimeout: this.opts.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(this.opts.sessionTimeoutMs / 10)),
-      // Fetched bytes stay referenced (message values are slices of the response) until their rows
-      // are committed, so fetch sizes bound the worker's memory as much as the batch limits do.
-      maxBytesPerPartition: 1 << 20,
-      maxBytes: 8 << 20,
+      // A fetch's messages live until each partition's batch is handed over: fetch sizes bound
+      // the worker's peak memory; larger ones cost less CPU per row (docs/scaling.md).
+      maxBytesPerPartition: this.opts.fetchPartitionBytes,
+      maxBytes: this.opts.fetchBytes,
       maxWaitTimeInMs: 100,
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
     });

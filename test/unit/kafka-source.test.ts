@@ -36,7 +36,14 @@ function fakeKafka(topics = ['ticks']) {
     listTopics: async () => topics,
     fetchTopicOffsets: async () => [0, 1, 2].map((partition) => ({ partition, low: '0', high: '1000' })),
   };
-  const kafka = { consumer: () => consumer, admin: () => admin } as unknown as Kafka;
+  const consumerConfigs: unknown[] = [];
+  const kafka = {
+    consumer: (config: unknown) => {
+      consumerConfigs.push(config);
+      return consumer;
+    },
+    admin: () => admin,
+  } as unknown as Kafka;
   const join = () => listeners.get('join')?.({ payload: { memberAssignment: {} } });
   const resolved: string[] = [];
   const deliver = (partition: number, offsets: number[]) =>
@@ -55,7 +62,7 @@ function fakeKafka(topics = ['ticks']) {
       isStale: () => pendingSeeks.has(partition),
     } as unknown as EachBatchPayload);
   const fetchAgain = () => pendingSeeks.clear();
-  return { kafka, join, deliver, resolved, seeks, fetchAgain };
+  return { kafka, join, deliver, resolved, seeks, fetchAgain, consumerConfigs };
 }
 
 function recordingHandlers(opts: { failOn?: number; claimAt?: (first: string) => string } = {}) {
@@ -85,7 +92,13 @@ async function started(opts: Parameters<typeof recordingHandlers>[0] = {}) {
   const metrics = createMetrics();
   const source = new KafkaSource(
     k.kafka,
-    { groupId: 'g', topics: ['ticks'], sessionTimeoutMs: 6000 },
+    {
+      groupId: 'g',
+      topics: ['ticks'],
+      sessionTimeoutMs: 6000,
+      fetchPartitionBytes: 300_000,
+      fetchBytes: 900_000,
+    },
     pino({ level: 'silent' }),
     metrics,
   );
@@ -175,6 +188,13 @@ describe('KafkaSource hands batches over after eachBatch returns', () => {
     await s.source.handled();
     expect(s.handled.slice(2)).toEqual(handed === undefined ? [] : [`0@3:${handed}`]);
     expect(await counter(s.metrics, 'messagesReread')).toBe(reread);
+  });
+
+  it('fetches at most the configured bytes per partition and in all', async () => {
+    const s = await started();
+    expect(s.consumerConfigs).toEqual([
+      expect.objectContaining({ maxBytesPerPartition: 300_000, maxBytes: 900_000, groupId: 'g' }),
+    ]);
   });
 
   it('reclaim: the next batch of that partition claims it again', async () => {
