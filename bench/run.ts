@@ -50,6 +50,8 @@ const PEER_ROWS = Math.min(N, quick ? 100_000 : 500_000);
 const PEER_BATCH = 3_000;
 /** Connect tasks: 1, as measured in issue 17; BENCH_PEER_TASKS=2 gives it both cores. */
 const PEER_TASKS = Number(process.env.BENCH_PEER_TASKS ?? 1);
+/** Fetch sizes of the memory-lean drain (the defaults are 1 MiB and 8 MiB). */
+const LEAN_FETCH = { KAFKA_FETCH_PARTITION_BYTES: String(512 << 10), KAFKA_FETCH_BYTES: String(4 << 20) };
 const STEADY = quick
   ? [{ rate: 10_000, seconds: 10 }]
   : [
@@ -871,6 +873,14 @@ async function main() {
     log(`e2e (bars off): ${describe(barsOff)}`);
     const barsOn = await drainTicks(true);
     log(`e2e (bars on): ${describe(barsOn)}`);
+    // The same drain with the memory-lean fetch sizes (docs/scaling.md): peak RSS against CPU per row.
+    const lean = await workerDrain('e2e.bars.lean', { ticks: topic, book: noBook }, N, {
+      BARS_ENABLED: 'true',
+      ...LEAN_FETCH,
+    });
+    log(
+      `e2e (bars on, fetches of ${LEAN_FETCH.KAFKA_FETCH_PARTITION_BYTES} B a partition): ${describe(lean)}`,
+    );
     const workerRows = await tickSignature(dbUrl.toString(), peerBeforeUs);
     const profile = process.argv.includes('--cpu-prof')
       ? await profiledDrain(() => drainTicks(true, 1, true))
@@ -933,6 +943,7 @@ async function main() {
         postgres_run_books: cpu(books).postgres_run,
         postgres_run_peer: cpu(peer).postgres_run,
         worker_two_replicas: cpu(twoReplicas).consumer,
+        worker_bars_on_lean_fetch: cpu(lean).consumer,
       },
       copy_ceiling_rows_per_s: ceiling,
       copy_ceiling_1_stream_rows_per_s: copy1.rowsPerS,
@@ -945,7 +956,14 @@ async function main() {
       // github.com/timescale/timescaledb-parallel-copy (403), so it cannot be built on these machines.
       parallel_copy_rows_per_s: null,
       peak_rss_mb: Math.max(barsOn.peak_rss_mb ?? 0, barsOff.peak_rss_mb ?? 0),
-      e2e: { bars_on: barsOn, bars_off: barsOff, ...(profile ? { profiled_bars_on: profile } : {}) },
+      peak_rss_mb_lean_fetch: lean.peak_rss_mb,
+      lean_fetch: LEAN_FETCH,
+      e2e: {
+        bars_on: barsOn,
+        bars_off: barsOff,
+        bars_on_lean_fetch: lean,
+        ...(profile ? { profiled_bars_on: profile } : {}),
+      },
       replicas: {
         one: {
           rows_per_s: barsOn.rows_per_s,
@@ -971,6 +989,9 @@ async function main() {
         peer_vs_worker_cpu_per_row: +(cpu(peer).consumer / cpu(barsOn).consumer).toFixed(2),
         two_replicas_vs_one_rows_per_s: +(twoReplicas.rows_per_s / barsOn.rows_per_s).toFixed(2),
         postgres_bars_on_vs_off_cpu: +(cpu(barsOn).postgres / cpu(barsOff).postgres).toFixed(2),
+        // Per row, the worker's CPU over PostgreSQL's in the same drain: steadier than either on a shared machine.
+        worker_vs_postgres_cpu_bars_on: +(cpu(barsOn).consumer / cpu(barsOn).postgres).toFixed(2),
+        lean_fetch_vs_default_worker_cpu: +(cpu(lean).consumer / cpu(barsOn).consumer).toFixed(2),
       },
       duration_s: Math.round((Date.now() - started) / 1000),
     };
