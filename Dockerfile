@@ -21,7 +21,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # 3. Runtime: node, production node_modules, compiled JS and the SQL that `migrate` applies.
 FROM node:24-slim
-ENV NODE_ENV=production METRICS_PORT=9464
+# Two glibc malloc arenas instead of one per thread that allocates (main, decode, V8's workers):
+# ~5-10 MB less peak RSS in the drain benchmark, no measurable CPU cost.
+ENV NODE_ENV=production METRICS_PORT=9464 MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
