@@ -50,8 +50,8 @@ const PEER_ROWS = Math.min(N, quick ? 100_000 : 500_000);
 const PEER_BATCH = 3_000;
 /** Connect tasks: 1, as measured in issue 17; BENCH_PEER_TASKS=2 gives it both cores. */
 const PEER_TASKS = Number(process.env.BENCH_PEER_TASKS ?? 1);
-/** Fetch sizes of the memory-lean drain (the defaults are 1 MiB and 8 MiB). */
-const LEAN_FETCH = { KAFKA_FETCH_PARTITION_BYTES: String(512 << 10), KAFKA_FETCH_BYTES: String(4 << 20) };
+/** Fetch sizes of the memory-lean drain (the defaults are 512 KiB and 4 MiB). */
+const LEAN_FETCH = { KAFKA_FETCH_PARTITION_BYTES: String(256 << 10), KAFKA_FETCH_BYTES: String(2 << 20) };
 const STEADY = quick
   ? [{ rate: 10_000, seconds: 10 }]
   : [
@@ -873,7 +873,7 @@ async function main() {
     log(`e2e (bars off): ${describe(barsOff)}`);
     const barsOn = await drainTicks(true);
     log(`e2e (bars on): ${describe(barsOn)}`);
-    // The same drain with the memory-lean fetch sizes (docs/scaling.md): peak RSS against CPU per row.
+    // The same drain with smaller fetches (docs/scaling.md): peak RSS against CPU per row.
     const lean = await workerDrain('e2e.bars.lean', { ticks: topic, book: noBook }, N, {
       BARS_ENABLED: 'true',
       ...LEAN_FETCH,

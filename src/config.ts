@@ -70,11 +70,11 @@ export const ENV = {
     doc: 'consumer group session timeout: how long a dead replica keeps its partitions',
   },
   KAFKA_FETCH_PARTITION_BYTES: {
-    schema: int(16 << 10, 64 << 20).default(1 << 20),
+    schema: int(16 << 10, 64 << 20).default(512 << 10),
     doc: 'most bytes one fetch takes of a partition: smaller lowers peak memory, for more CPU per row (docs/scaling.md)',
   },
   KAFKA_FETCH_BYTES: {
-    schema: int(64 << 10, 256 << 20).default(8 << 20),
+    schema: int(64 << 10, 256 << 20).default(4 << 20),
     doc: 'most bytes one fetch takes in all',
   },
   TOPIC_TICKS: { schema: z.string().min(1).default('market.ticks'), doc: 'trade ticks topic' },
