@@ -336,7 +336,8 @@ export class Pipeline {
     const histogram = this.ports.metrics.e2eLatency;
     for (const table of TABLES)
       for (const { rows, origin } of batch.tables[table].parts)
-        for (const m of rows.messages) histogram.observe((now - (origin.timestampsMs[m] as number)) / 1000);
+        for (let r = 0; r < rows.messages.length; r++)
+          histogram.observe((now - (origin.timestampsMs[rows.messages[r] as number] as number)) / 1000);
   }
 
   private fail(err: unknown, stage: string): void {

@@ -24,11 +24,20 @@ export interface RowsOrigin {
 
 /** A Kafka batch's messages, packed: kept so until the rows commit, the client's objects can die young. */
 export function packOrigin(topic: string, partition: number, messages: readonly SourceMessage[]): RowsOrigin {
+  const n = messages.length;
+  const offsets = new Array<string>(n);
+  // Indexed, not Float64Array.from(messages, ...): that walks an iterator, an object per element.
+  const timestampsMs = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = messages[i] as SourceMessage;
+    offsets[i] = m.offset;
+    timestampsMs[i] = Number(m.timestamp);
+  }
   return {
     topic,
     partition,
-    offsets: messages.map((m) => m.offset),
-    timestampsMs: Float64Array.from(messages, (m) => Number(m.timestamp)),
+    offsets,
+    timestampsMs,
     keys: packBytes(messages.length, (i) => (messages[i] as SourceMessage).key),
     values: packBytes(messages.length, (i) => (messages[i] as SourceMessage).value),
   };
