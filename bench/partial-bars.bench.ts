@@ -3,18 +3,11 @@
  * Run: npx tsx bench/partial-bars.bench.ts
  */
 import { partialBars } from '../src/bars/partial.js';
-import type { TickColumns } from '../src/records.js';
+import { emptyTickColumns, type TickColumns } from '../src/records.js';
 
 /** A flush of `n` ticks: `symbols` symbols interleaved, B3-like prices and volumes, or BTC-like fractions. */
 function flush(n: number, symbols: number, fractional: boolean): { ticks: TickColumns; ids: string[] } {
-  const ticks: TickColumns = {
-    symbols: [],
-    exchanges: [],
-    prices: [],
-    volumes: [],
-    timesUs: [],
-    tradeIds: [],
-  };
+  const ticks: TickColumns = emptyTickColumns();
   const ids: string[] = [];
   const t0 = Date.parse('2026-11-24T13:00:00Z') * 1000;
   for (let k = 0; k < n; k++) {

@@ -2,7 +2,7 @@
  * Micro benchmark of the trade-number planning of a flush (src/trades/plan.ts): CPU ns per tick of
  * groupTrades and of planTrades (one core). Run: npx tsx bench/trades-plan.bench.ts
  */
-import type { TickColumns } from '../src/records.js';
+import { emptyTickColumns, type TickColumns } from '../src/records.js';
 import { groupKey, groupTrades, planTrades, type StoredTrades } from '../src/trades/plan.js';
 
 const ZONE = 'America/Sao_Paulo';
@@ -14,14 +14,7 @@ const DAY = '2026-11-24';
  * or the whole range (a replay: every tick a duplicate).
  */
 function flush(n: number, symbols: number, stored: 'none' | 'below' | 'all') {
-  const ticks: TickColumns = {
-    symbols: [],
-    exchanges: [],
-    prices: [],
-    volumes: [],
-    timesUs: [],
-    tradeIds: [],
-  };
+  const ticks: TickColumns = emptyTickColumns();
   const t0 = Date.parse(`${DAY}T13:00:00Z`) * 1000;
   const start = 1_000_000;
   for (let k = 0; k < n; k++) {

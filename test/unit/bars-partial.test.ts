@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareIds, fixedScale, type PartialBars, partialBars } from '../../src/bars/partial.js';
+import { rng } from '../../src/feed/synthetic.js';
 import type { TickColumns } from '../../src/records.js';
 
 /** µs since the epoch of 2024-03-04 at `hms` UTC plus `micros`. */
@@ -414,21 +415,9 @@ function referenceBars(ticks: TickColumns, ids: readonly string[]) {
   });
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random ticks: decimals up to numeric(18,8)'s limits, ties in time, signed and missing trade numbers. */
 function randomTicks(seed: number, n: number) {
-  const rand = prng(seed);
+  const rand = rng(seed); // mulberry32: a failing seed can be replayed
   const int = (k: number) => Math.floor(rand() * k);
   const pick = <T>(xs: readonly T[]) => xs[int(xs.length)] as T;
   const digits = (k: number) => Array.from({ length: k }, () => int(10)).join('');

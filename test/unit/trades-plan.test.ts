@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rng } from '../../src/feed/synthetic.js';
 import { emptyTickColumns, type TickColumns } from '../../src/records.js';
 import { gapFilter, gapLines } from '../../src/trades/command.js';
 import type { GapRow } from '../../src/trades/gaps.js';
@@ -417,18 +418,6 @@ function referencePlan(t: TickColumns, zone: string, state: ReadonlyMap<string, 
   };
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const BIG = 2n ** 63n;
 const SAFE = 2n ** 53n;
 
@@ -438,7 +427,7 @@ const SAFE = 2n ** 53n;
  * midnight, and a stored range with holes around the same numbers.
  */
 function randomCase(seed: number) {
-  const rand = prng(seed);
+  const rand = rng(seed); // mulberry32: a failing seed can be replayed
   const int = (k: number) => Math.floor(rand() * k);
   const pick = <T>(xs: readonly T[]) => xs[int(xs.length)] as T;
   const symbols = Array.from({ length: 1 + int(8) }, (_, k) => `S${k}`);
