@@ -44,7 +44,6 @@ const ZEROS = `${'0'.repeat(ID_WIDTH)}\t`;
 
 /** Collects one table's lines into CopyRows; the byte array grows by doubling. */
 export class CopyRowsBuilder {
-  // Not Buffer.allocUnsafe: small ones come from a shared pool, and a pooled buffer cannot be transferred.
   private text: Buffer;
   private length = 0;
   private readonly ends: number[] = [];
@@ -55,6 +54,7 @@ export class CopyRowsBuilder {
     private readonly withId: boolean,
     capacity = 0,
   ) {
+    // Not Buffer.allocUnsafe: small ones come from a shared pool, and a pooled buffer cannot be transferred.
     this.text = Buffer.allocUnsafeSlow(capacity);
   }
 
