@@ -19,7 +19,9 @@ port.on('message', (req: DecodeRequest) => {
     const result = decodeBatch(req.kind, unpackBytes(req.values), req.timestampsMs, req.ctx);
     // The rows' arrays move to the main thread rather than being copied.
     transfer = result.rows.flatMap((r) => [r.text.buffer, r.ends.buffer, r.messages.buffer] as ArrayBuffer[]);
-    res = { id: req.id, result };
+    // The values go back to the pipeline, which keeps them until the rows commit.
+    transfer.push(req.values.data.buffer as ArrayBuffer, req.values.lengths.buffer as ArrayBuffer);
+    res = { id: req.id, result, values: req.values };
   } catch (err) {
     res = { id: req.id, error: errorMessage(err) };
   }

@@ -7,13 +7,15 @@ import type { BatchContext, DecodedBatch, TopicKind } from './decode-batch.js';
 export interface DecodeRequest {
   id: number;
   kind: TopicKind;
-  /** The message values (a copy: the pipeline keeps its own until the rows commit). */
+  /** The message values, moved here for the call (the answer moves them back). */
   values: PackedBytes;
   /** Kafka timestamp of each value, ms since the epoch. */
   timestampsMs: Float64Array;
   ctx: BatchContext;
 }
-export type DecodeResponse = { id: number; result: DecodedBatch } | { id: number; error: string };
+export type DecodeResponse =
+  | { id: number; result: DecodedBatch; values: PackedBytes }
+  | { id: number; error: string };
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 /**
@@ -47,6 +49,10 @@ function newThread(workerData: ThreadData): Worker {
 /** What the pipeline needs of a decoder. */
 export interface Decoder {
   start(): Promise<void>;
+  /**
+   * `values` may be moved away while the call runs (its arrays detached) and are back in the same
+   * object when it resolves; when it rejects they may be gone (the batch is read again anyway).
+   */
   decode(
     kind: TopicKind,
     values: PackedBytes,
@@ -72,7 +78,10 @@ export class DecodeThread implements Decoder {
   }
 
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve(d: DecodedBatch): void; reject(e: Error): void }>();
+  private readonly pending = new Map<
+    number,
+    { values: PackedBytes; resolve(d: DecodedBatch): void; reject(e: Error): void }
+  >();
 
   /** Start the thread and wait until it answers, so a thread that cannot start fails the worker's start. */
   async start(): Promise<void> {
@@ -97,10 +106,10 @@ export class DecodeThread implements Decoder {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise<DecodedBatch>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      // Cloned, not transferred: a copy of a batch's bytes costs little next to decoding them.
+      this.pending.set(id, { values, resolve, reject });
+      // Moved, not cloned (a clone copies the batch's bytes twice); the answer moves them back.
       const req: DecodeRequest = { id, kind, values, timestampsMs, ctx };
-      worker.postMessage(req);
+      worker.postMessage(req, [values.data.buffer as ArrayBuffer, values.lengths.buffer as ArrayBuffer]);
     });
   }
 
@@ -120,7 +129,11 @@ export class DecodeThread implements Decoder {
       if (!p) return;
       this.pending.delete(res.id);
       if ('error' in res) p.reject(new TransientError(`decode thread: ${res.error}`));
-      else p.resolve(res.result);
+      else {
+        p.values.data = res.values.data;
+        p.values.lengths = res.values.lengths;
+        p.resolve(res.result);
+      }
     });
     worker.on('error', (err) =>
       this.lost(worker, new TransientError(`decode thread failed: ${err.message}`)),

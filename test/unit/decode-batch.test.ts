@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CopyRows } from '../../src/copy-rows.js';
-import { packBytes } from '../../src/packed.js';
+import { packBytes, unpackBytes } from '../../src/packed.js';
 import { TABLES } from '../../src/records.js';
 import type { BatchContext } from '../../src/transform/decode-batch.js';
 import { type DecodedBatch, decodeBatch, type TopicKind } from '../../src/transform/decode-batch.js';
@@ -145,6 +145,15 @@ describe('DecodeThread', () => {
     ]);
     expect(da).toEqual(decodeBatch('ticks', a, at(a), ctx));
     expect(db).toEqual(decodeBatch('book', b, at(b), ctx));
+  });
+
+  it('hands the values back (moved to the thread and back, not copied): the same bytes, in the same object', async () => {
+    const values = [tick('PETR4'), null, Buffer.alloc(0), tick('VALE3')];
+    const packed = pack(values);
+    const decoding = thread.decode('ticks', packed, at(values), ctx);
+    expect(packed.data.byteLength).toBe(0); // away while it is decoded
+    await decoding;
+    expect(unpackBytes(packed)).toEqual(values);
   });
 
   it('fails the batches it holds when stopped, and starts a new thread for the next batch', async () => {
