@@ -20,25 +20,11 @@ export interface CopyRows {
  */
 export const ID_WIDTH = 19;
 
-export const emptyCopyRows = (): CopyRows => ({
-  text: new Uint8Array(0),
-  ends: new Int32Array(0),
-  messages: new Int32Array(0),
-});
-
 export const lineStart = (rows: CopyRows, i: number): number => (i === 0 ? 0 : (rows.ends[i - 1] as number));
 
 /** Bytes of rows' text in use. */
 export const textLength = (rows: CopyRows): number =>
   rows.ends.length === 0 ? 0 : (rows.ends[rows.ends.length - 1] as number);
-
-/** Line `i` as a string (diagnostics and tests; the write path never makes one). */
-export const lineText = (rows: CopyRows, i: number): string =>
-  Buffer.from(rows.text.buffer, rows.text.byteOffset, rows.text.byteLength).toString(
-    'utf8',
-    lineStart(rows, i),
-    rows.ends[i] as number,
-  );
 
 const ZEROS = `${'0'.repeat(ID_WIDTH)}\t`;
 

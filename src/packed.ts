@@ -43,12 +43,3 @@ export function unpackBytes(p: PackedBytes): (Buffer | null)[] {
   }
   return out;
 }
-
-/** Entry `i`, a view of the packed bytes (finding it costs a pass over the lengths: for the rare path). */
-export function packedAt(p: PackedBytes, i: number): Buffer | null {
-  let offset = 0;
-  for (let k = 0; k < i; k++) offset += Math.max(0, p.lengths[k] as number);
-  const length = p.lengths[i];
-  if (length === undefined) throw new RangeError(`entry ${i} of ${p.lengths.length}`);
-  return length < 0 ? null : Buffer.from(p.data.buffer, p.data.byteOffset + offset, length);
-}

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CopyRowsBuilder, emptyCopyRows } from '../../src/copy-rows.js';
+import { CopyRowsBuilder } from '../../src/copy-rows.js';
 import { withClient } from '../../src/db.js';
 import { OffsetConflictError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
@@ -10,6 +10,7 @@ import { tickLine } from '../../src/transform/copy-format.js';
 import { FlushBatch, packOrigin } from '../../src/writers/batch.js';
 import { CopySink } from '../../src/writers/copy-sink.js';
 import { claimPartition, type OutOfRangePolicy } from '../../src/writers/offset-store.js';
+import { emptyCopyRows } from '../support/copy-rows.js';
 import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type CopyRows, CopyRowsBuilder, emptyCopyRows, ID_WIDTH } from '../../src/copy-rows.js';
+import { type CopyRows, CopyRowsBuilder, ID_WIDTH } from '../../src/copy-rows.js';
 import { emptyTickColumns, partitionKey, type TickColumns } from '../../src/records.js';
 import { BatchBuffer, FlushBatch, packOrigin, type RowsOrigin, TableRows } from '../../src/writers/batch.js';
+import { emptyCopyRows } from '../support/copy-rows.js';
 
 /** A Kafka batch of one partition, message k at offset first + k, one line per message. */
 function origin(topic: string, partition: number, first: number, n: number): RowsOrigin {

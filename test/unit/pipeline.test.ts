@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../src/consumers/dead-letter.js';
 import type { Source, SourceHandlers } from '../../src/consumers/kafka-source.js';
-import { CopyRowsBuilder, emptyCopyRows } from '../../src/copy-rows.js';
+import { CopyRowsBuilder } from '../../src/copy-rows.js';
 import { OffsetConflictError, TransientError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { unpackBytes } from '../../src/packed.js';
@@ -12,7 +12,7 @@ import type { DecodedBatch } from '../../src/transform/decode-batch.js';
 import type { Decoder } from '../../src/transform/decode-thread.js';
 import type { FlushBatch } from '../../src/writers/batch.js';
 import type { Sink } from '../../src/writers/copy-sink.js';
-import { linesOf } from '../support/copy-rows.js';
+import { emptyCopyRows, linesOf } from '../support/copy-rows.js';
 
 /**
  * The pipeline's decisions with fake ports and no servers, as Kafka Connect tests its WorkerSinkTask:

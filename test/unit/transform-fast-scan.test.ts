@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CopyRows, CopyRowsBuilder, lineText } from '../../src/copy-rows.js';
+import { type CopyRows, CopyRowsBuilder } from '../../src/copy-rows.js';
 import { bookLine, tickLine } from '../../src/transform/copy-format.js';
 import {
   type BatchContext,
@@ -10,7 +10,7 @@ import {
 } from '../../src/transform/decode-batch.js';
 import { FastScanner } from '../../src/transform/fast-scan.js';
 import { type DecodeContext, decodeBook, decodeTick } from '../../src/transform/index.js';
-import { linesOf } from '../support/copy-rows.js';
+import { linesOf, lineText } from '../support/copy-rows.js';
 
 /**
  * The fast path is held to the general path: on random valid messages, random mutations of them
