@@ -1,30 +1,34 @@
-/**
- * Byte strings (message keys or values, some null) packed back to back in one array: how a
- * batch's messages are kept until their rows commit, and sent to the decode thread, without
- * holding the Kafka client's message objects (which would then survive into the old generation).
- */
-export interface PackedBytes {
-  data: Uint8Array;
-  /** Length of each entry, -1 for null. */
-  lengths: Int32Array;
-}
+import type { PackedBytes } from './records.js';
 
 /** Packs `n` entries given by `at(i)` (one copy). */
-export function packBytes(n: number, at: (i: number) => Buffer | null): PackedBytes {
+export function packBytes(n: number, at: (i: number) => Uint8Array | null): PackedBytes {
+  return packEach(
+    n,
+    (i) => at(i)?.length ?? -1,
+    (i, data, offset) => data.set(at(i) as Uint8Array, offset),
+  );
+}
+
+/** Packs `n` entries of `length(i)` bytes (-1: null), each copied in by `write(i, data, offset)`. */
+export function packEach(
+  n: number,
+  length: (i: number) => number,
+  write: (i: number, data: Uint8Array, offset: number) => void,
+): PackedBytes {
   const lengths = new Int32Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
-    const b = at(i);
-    lengths[i] = b ? b.length : -1;
-    total += b ? b.length : 0;
+    const l = length(i);
+    lengths[i] = l;
+    if (l > 0) total += l;
   }
   const data = new Uint8Array(total);
   let offset = 0;
   for (let i = 0; i < n; i++) {
-    const b = at(i);
-    if (b) {
-      data.set(b, offset);
-      offset += b.length;
+    const l = lengths[i] as number;
+    if (l > 0) {
+      write(i, data, offset);
+      offset += l;
     }
   }
   return { data, lengths };

@@ -7,14 +7,7 @@ import type { Metrics } from './observability/metrics.js';
 import { partitionKey, type SourceBatch, type SourceRef, TABLES, type Watermarks } from './records.js';
 import type { BatchContext, DecodedBatch, TopicKind } from './transform/decode-batch.js';
 import type { Decoder } from './transform/decode-thread.js';
-import {
-  BatchBuffer,
-  type BatchLimits,
-  type FlushBatch,
-  packOrigin,
-  type RowsOrigin,
-  sourceRefs,
-} from './writers/batch.js';
+import { BatchBuffer, type BatchLimits, type FlushBatch, sourceRefs } from './writers/batch.js';
 import type { Sink } from './writers/copy-sink.js';
 import type { Claim } from './writers/offset-store.js';
 
@@ -163,7 +156,7 @@ export class Pipeline {
   private async handle(batch: SourceBatch, heartbeat: () => Promise<void>): Promise<void> {
     // Handed over after stop began (or after a fatal error): not taken, read again by the next owner.
     if (this.stopping || this.fatal !== undefined) return;
-    const { topic, partition, messages } = batch;
+    const { topic, partition, offsets } = batch;
     const key = partitionKey(topic, partition);
     const kind = this.settings.topicKinds.get(topic);
     if (!kind) throw new Error(`no decoder for topic ${topic}`);
@@ -171,14 +164,13 @@ export class Pipeline {
     // The claim went void (a rebalance, or a fence: the partition is claimed again) after the batch
     // was handed over: not taken; the next claim reads on from the stored offset.
     if (epoch === undefined) return;
-    const origin = packOrigin(topic, partition, messages);
     const decoded = await this.ports.decoder.decode(
       kind,
-      origin.values,
-      origin.timestampsMs,
+      batch.values,
+      batch.timestampsMs,
       this.settings.decode,
     );
-    const invalid = this.countVerdicts(decoded, origin);
+    const invalid = this.countVerdicts(decoded, batch);
     if (invalid.length > 0)
       await this.retrying(
         'dead-letter invalid messages',
@@ -189,15 +181,14 @@ export class Pipeline {
     if (this.epochs.get(key) !== epoch) return;
     // From here to the end of the method nothing awaits, so the batch cannot close half-filled.
     const open = this.buffer.open();
-    open.add(origin, decoded.rows, decoded.ticks);
-    const last = messages[messages.length - 1] as SourceBatch['messages'][number];
-    open.advance(topic, partition, batch.fromOffset, last.offset, epoch);
+    open.add(batch, decoded.rows, decoded.ticks);
+    open.advance(topic, partition, batch.fromOffset, offsets[offsets.length - 1] as string, epoch);
     this.afterAdd();
     await this.waitForRoom(heartbeat);
   }
 
   /** Count what the decoder said of each message; the invalid ones as dead letters. */
-  private countVerdicts(decoded: DecodedBatch, origin: RowsOrigin): DeadLetter[] {
+  private countVerdicts(decoded: DecodedBatch, origin: SourceBatch): DeadLetter[] {
     const { metrics } = this.ports;
     for (const status of decoded.callbackStatuses) metrics.callbacksByStatus.inc({ status });
     const sources = sourceRefs(

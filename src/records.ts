@@ -5,22 +5,36 @@
 export const TABLES = ['market_ticks', 'order_book_snapshots', 'profitdll_callbacks'] as const;
 export type TableName = (typeof TABLES)[number];
 
-/** A message as the source hands it over (kafkajs's KafkaMessage has this shape). */
-export interface SourceMessage {
-  offset: string;
-  /** Kafka timestamp, ms since the epoch, as text. */
-  timestamp: string;
-  key: Buffer | null;
-  value: Buffer | null;
+/**
+ * Byte strings (message keys or values, some null) packed back to back in one array: how a
+ * batch's messages are kept until their rows commit, and sent to the decode thread, without
+ * holding the Kafka client's message objects (which would then survive into the old generation).
+ */
+export interface PackedBytes {
+  data: Uint8Array;
+  /** Length of each entry, -1 for null. */
+  lengths: Int32Array;
+}
+
+/**
+ * A Kafka batch's messages, packed: each key and value copied once into one array. So they are
+ * kept until their rows commit, and sent to the decode thread, without holding the Kafka client's
+ * objects (which would then survive into the old generation).
+ */
+export interface PackedMessages {
+  offsets: readonly string[];
+  /** Kafka timestamp of each message, ms since the epoch. */
+  timestampsMs: Float64Array;
+  keys: PackedBytes;
+  values: PackedBytes;
 }
 
 /** Messages of one partition, in offset order, from `fromOffset` (the position they continue). */
-export interface SourceBatch {
+export interface SourceBatch extends PackedMessages {
   topic: string;
   partition: number;
   /** Where this batch continues the partition: the claimed offset, or the previous batch's last + 1. */
   fromOffset: string;
-  messages: SourceMessage[];
 }
 
 /** The low and high watermarks of a partition: its log is [low, high). */

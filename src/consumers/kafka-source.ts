@@ -1,8 +1,15 @@
-import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
+import kafkajs, {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+} from 'kafkajs';
 import { errorMessage, retryWithBackoff } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { type PartitionOffset, partitionKey, type SourceBatch, type Watermarks } from '../records.js';
+import { packFetched } from './fetched-records.js';
 
 export interface SourceOptions {
   groupId: string;
@@ -166,7 +173,8 @@ export class KafkaSource implements Source {
         this.log.warn({ err: errorMessage(err), attempt }, 'restarting the consumer failed; retrying'),
     }).then(
       () => this.log.info('consumer restarted'),
-      (err: unknown) => handlers.failed(err, { topic: '', partition: -1, fromOffset: '0', messages: [] }),
+      (err: unknown) =>
+        handlers.failed(err, { topic: '', partition: -1, fromOffset: '0', ...packFetched([]) }),
     );
   }
 
@@ -219,7 +227,8 @@ export class KafkaSource implements Source {
     const messages = skip === 0 ? batch.messages : batch.messages.slice(skip);
     this.countMessages(topic, key, skip, messages);
     if (messages.length > 0) {
-      const handed: SourceBatch = { topic, partition, fromOffset: from.toString(), messages };
+      // Packed now, so kafkajs's objects die young while the batch waits and is decoded.
+      const handed: SourceBatch = { topic, partition, fromOffset: from.toString(), ...packFetched(messages) };
       this.positions.set(key, BigInt(last.offset) + 1n);
       // Handled after this returns, so kafkajs already fetches the next batches while this one is
       // decoded (its fetcher waits for eachBatch to return before it fetches again).
@@ -245,7 +254,7 @@ export class KafkaSource implements Source {
     this.handlers?.failed(err, batch);
   }
 
-  private countMessages(topic: string, key: string, skipped: number, handed: SourceBatch['messages']): void {
+  private countMessages(topic: string, key: string, skipped: number, handed: readonly KafkaMessage[]): void {
     const seen = this.handedUpTo.get(key) ?? -1n;
     const fresh = handed.length - firstAtOrAfter(handed, seen + 1n);
     if (fresh > 0) this.metrics.messagesConsumed.inc({ topic }, fresh);

@@ -1,7 +1,8 @@
 import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { TransientError } from '../errors.js';
-import { type PackedBytes, packBytes } from '../packed.js';
+import { packBytes } from '../packed.js';
+import type { PackedBytes } from '../records.js';
 import type { BatchContext, DecodedBatch, TopicKind } from './decode-batch.js';
 
 export interface DecodeRequest {

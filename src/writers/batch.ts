@@ -1,50 +1,18 @@
 import { type CopyRows, lineStart, textLength, writeId } from '../copy-rows.js';
-import { type PackedBytes, packBytes, unpackBytes } from '../packed.js';
+import { unpackBytes } from '../packed.js';
 import {
   emptyTickColumns,
   type PartitionOffset,
   partitionKey,
-  type SourceMessage,
+  type SourceBatch,
   type SourceRef,
   TABLES,
   type TableName,
   type TickColumns,
 } from '../records.js';
 
-/** Where a part's rows came from: one Kafka batch of one partition, its messages packed. */
-export interface RowsOrigin {
-  topic: string;
-  partition: number;
-  offsets: readonly string[];
-  /** Kafka timestamp of each message, ms since the epoch. */
-  timestampsMs: Float64Array;
-  keys: PackedBytes;
-  values: PackedBytes;
-}
-
-/** A Kafka batch's messages, packed: kept so until the rows commit, the client's objects can die young. */
-export function packOrigin(topic: string, partition: number, messages: readonly SourceMessage[]): RowsOrigin {
-  const n = messages.length;
-  const offsets = new Array<string>(n);
-  // Indexed, not Float64Array.from(messages, ...): that walks an iterator, an object per element.
-  const timestampsMs = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const m = messages[i] as SourceMessage;
-    offsets[i] = m.offset;
-    timestampsMs[i] = Number(m.timestamp);
-  }
-  return {
-    topic,
-    partition,
-    offsets,
-    timestampsMs,
-    keys: packBytes(messages.length, (i) => (messages[i] as SourceMessage).key),
-    values: packBytes(messages.length, (i) => (messages[i] as SourceMessage).value),
-  };
-}
-
 /** The messages `indexes` of a Kafka batch, as dead letters name them. */
-export function sourceRefs(origin: RowsOrigin, indexes: readonly number[]): SourceRef[] {
+export function sourceRefs(origin: SourceBatch, indexes: readonly number[]): SourceRef[] {
   if (indexes.length === 0) return [];
   const keys = unpackBytes(origin.keys);
   const values = unpackBytes(origin.values);
@@ -61,7 +29,7 @@ export function sourceRefs(origin: RowsOrigin, indexes: readonly number[]): Sour
 /** Rows of one table from one Kafka batch (tick rows with their values, row by row). */
 export interface RowsPart {
   rows: CopyRows;
-  origin: RowsOrigin;
+  origin: SourceBatch;
   ticks?: TickColumns;
 }
 
@@ -75,7 +43,7 @@ export class TableRows {
   length = 0;
   bytes = 0;
 
-  add(rows: CopyRows, origin: RowsOrigin, ticks?: TickColumns): void {
+  add(rows: CopyRows, origin: SourceBatch, ticks?: TickColumns): void {
     if (rows.ends.length === 0) return;
     this.parts.push({ rows, origin, ticks });
     this.length += rows.ends.length;
@@ -154,7 +122,7 @@ export class TableRows {
   }
 
   /** Keeps the parts whose origin passes `keep`. */
-  keepParts(keep: (origin: RowsOrigin) => boolean): void {
+  keepParts(keep: (origin: SourceBatch) => boolean): void {
     this.parts = this.parts.filter((p) => keep(p.origin));
     this.length = this.parts.reduce((n, p) => n + p.rows.ends.length, 0);
     this.bytes = this.parts.reduce((n, p) => n + textLength(p.rows), 0);
@@ -204,7 +172,7 @@ export class FlushBatch {
    * The rows one Kafka batch decoded into: `rows` per table in TABLES order, `ticks` the values of
    * its tick rows.
    */
-  add(origin: RowsOrigin, rows: readonly CopyRows[], ticks: TickColumns): void {
+  add(origin: SourceBatch, rows: readonly CopyRows[], ticks: TickColumns): void {
     TABLES.forEach((t, k) => {
       const r = rows[k];
       if (r) this.tables[t].add(r, origin, t === 'market_ticks' ? ticks : undefined);

@@ -7,11 +7,12 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { emptyTickColumns } from '../../src/records.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
-import { FlushBatch, packOrigin } from '../../src/writers/batch.js';
+import { FlushBatch } from '../../src/writers/batch.js';
 import { CopySink } from '../../src/writers/copy-sink.js';
 import { claimPartition, type OutOfRangePolicy } from '../../src/writers/offset-store.js';
 import { emptyCopyRows } from '../support/copy-rows.js';
 import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
+import { sourceBatch } from '../support/source-batch.js';
 
 /**
  * The sink and the offsets table on the real stack: a batch is stored once whatever happens to the
@@ -87,7 +88,7 @@ function ticks(
     c.timesUs.push(us);
     c.tradeIds.push(String(from + k));
   }
-  b.add(packOrigin('ticks', partition, messages), [rows.build(), emptyCopyRows(), emptyCopyRows()], c);
+  b.add(sourceBatch('ticks', partition, messages), [rows.build(), emptyCopyRows(), emptyCopyRows()], c);
   b.advance('ticks', partition, String(from), String(from + n - 1), epoch);
   return b;
 }

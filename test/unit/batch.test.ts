@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { type CopyRows, CopyRowsBuilder, ID_WIDTH } from '../../src/copy-rows.js';
-import { emptyTickColumns, partitionKey, type TickColumns } from '../../src/records.js';
-import { BatchBuffer, FlushBatch, packOrigin, type RowsOrigin, TableRows } from '../../src/writers/batch.js';
+import { emptyTickColumns, partitionKey, type SourceBatch, type TickColumns } from '../../src/records.js';
+import { BatchBuffer, FlushBatch, TableRows } from '../../src/writers/batch.js';
 import { emptyCopyRows } from '../support/copy-rows.js';
+import { sourceBatch } from '../support/source-batch.js';
 
 /** A Kafka batch of one partition, message k at offset first + k, one line per message. */
-function origin(topic: string, partition: number, first: number, n: number): RowsOrigin {
+function origin(topic: string, partition: number, first: number, n: number): SourceBatch {
   const messages = Array.from({ length: n }, (_, k) => ({
     offset: String(first + k),
     timestamp: String(1_000 + first + k),
     key: null,
     value: Buffer.from(`m${first + k}`),
   }));
-  return packOrigin(topic, partition, messages);
+  return sourceBatch(topic, partition, messages);
 }
 
 const copyRows = (lines: readonly string[], withId = false): CopyRows => {

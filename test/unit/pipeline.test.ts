@@ -7,12 +7,13 @@ import { OffsetConflictError, TransientError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { unpackBytes } from '../../src/packed.js';
 import { Pipeline } from '../../src/pipeline.js';
-import { emptyTickColumns, type PartitionOffset, type SourceBatch } from '../../src/records.js';
+import { emptyTickColumns, type PartitionOffset } from '../../src/records.js';
 import type { DecodedBatch } from '../../src/transform/decode-batch.js';
 import type { Decoder } from '../../src/transform/decode-thread.js';
 import type { FlushBatch } from '../../src/writers/batch.js';
 import type { Sink } from '../../src/writers/copy-sink.js';
 import { emptyCopyRows, linesOf } from '../support/copy-rows.js';
+import { sourceBatch } from '../support/source-batch.js';
 
 /**
  * The pipeline's decisions with fake ports and no servers, as Kafka Connect tests its WorkerSinkTask:
@@ -113,17 +114,12 @@ function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: nu
     h().claim('ticks', partition, String(from), { low: '0', high: '1000' });
   /** Hand over messages `values` of a partition starting at offset `from`. */
   const put = (partition: number, from: number, values: string[]) => {
-    const batch: SourceBatch = {
-      topic: 'ticks',
+    const batch = sourceBatch(
+      'ticks',
       partition,
-      fromOffset: String(from),
-      messages: values.map((v, i) => ({
-        offset: String(from + i),
-        timestamp: '0',
-        key: null,
-        value: Buffer.from(v),
-      })),
-    };
+      values.map((v, i) => ({ offset: String(from + i), timestamp: '0', key: null, value: Buffer.from(v) })),
+      String(from),
+    );
     return h().handle(batch, async () => undefined);
   };
   /** Let queued flushes run (their retries back off 100–200 ms first). */
@@ -242,7 +238,7 @@ describe('Pipeline decisions (fake ports, no servers)', () => {
     const p = setup();
     await p.pipeline.start();
     await p.claim(0);
-    const batch = { topic: 'ticks', partition: 0, fromOffset: '0', messages: [] };
+    const batch = sourceBatch('ticks', 0, []);
     await expect(p.put(0, 0, ['die'])).rejects.toThrow('decode thread exited');
     p.h().failed(new TransientError('decode thread exited with code 70'), batch);
     expect(p.fatal).toEqual([]);
