@@ -199,7 +199,7 @@ function decodeRecords(
     const length = readVarint(bytes);
     const next = pos + length;
     const attributes = bytes[pos++] as number;
-    const timestampDelta = readVarlong(bytes);
+    const timestampDelta = readVarint(bytes);
     const offsetDelta = readVarint(bytes);
     const keyLength = readVarint(bytes);
     const keyAt = pos;
@@ -230,21 +230,11 @@ function decodeRecords(
   }
 }
 
-/** Zigzag varint (32 bits). */
+/**
+ * A zigzag varint or varlong, as a Number: exact up to 2^53, which every length, count and delta a
+ * record carries is (a timestamp delta of 2^53 ms would be 285,000 years).
+ */
 function readVarint(bytes: Buffer): number {
-  let unsigned = 0;
-  let shift = 0;
-  let byte: number;
-  do {
-    byte = bytes[pos++] as number;
-    unsigned |= (byte & 0x7f) << shift;
-    shift += 7;
-  } while (byte >= 0x80 && shift < 35);
-  return (unsigned >>> 1) ^ -(unsigned & 1);
-}
-
-/** Zigzag varlong, as a Number: exact for every delta a record carries (|delta| < 2^53). */
-function readVarlong(bytes: Buffer): number {
   let unsigned = 0;
   let scale = 1;
   let byte: number;

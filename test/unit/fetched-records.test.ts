@@ -13,6 +13,15 @@ const req = createRequire(import.meta.url);
 type Long = { value: bigint };
 const Long = req('kafkajs/src/utils/long.js') as { fromValue(v: unknown): Long };
 type Encoded = { buffer: Buffer };
+type Encoder = {
+  writeInt16(v: number): Encoder;
+  writeInt32(v: number): Encoder;
+  writeInt64(v: Long): Encoder;
+  writeString(v: string): Encoder;
+  writeBuffer(v: Buffer): Encoder;
+  buffer: Buffer;
+};
+const Encoder = req('kafkajs/src/protocol/encoder.js') as new () => Encoder;
 const { RecordBatch } = req('kafkajs/src/protocol/recordBatch/v0/index.js') as {
   RecordBatch(b: object): Promise<Encoded>;
 };
@@ -255,23 +264,59 @@ describe('packing fetched records', () => {
 });
 
 describe("kafkajs's fetch responses, once the lean decoding is installed", () => {
-  it('decode record batches into FetchedRecords, message sets still their own way, and load afresh', async () => {
+  it('decode record batches into FetchedRecords, through the response module kafkajs loads afresh', async () => {
     leanFetchDecoding();
+    leanFetchDecoding();
+    // No fetch response module holds kafkajs's own decoder any more: each loads again with ours.
+    expect(Object.keys(req.cache).filter((k) => /requests\/fetch\/v\d+\/response\.js$/.test(k))).toEqual([]);
+    const { decode } = req('kafkajs/src/protocol/requests/fetch/v11/response.js') as {
+      decode(
+        raw: Buffer,
+      ): Promise<{ responses: { partitions: { partition: number; messages: object[] }[] }[] }>;
+    };
+    const batch = await encodeBatch({
+      firstOffset: 5n,
+      firstTimestamp: 1_764_000_000_000,
+      records: [0, 1].map((k) => ({ offsetDelta: k, timestampDelta: k, key: text('PETR4'), value: tick(k) })),
+    });
+    // A v11 fetch response: one topic, one partition, these records.
+    const response = new Encoder()
+      .writeInt32(0)
+      .writeInt16(0)
+      .writeInt32(0)
+      .writeInt32(1)
+      .writeString('market.ticks')
+      .writeInt32(1)
+      .writeInt32(3)
+      .writeInt16(0)
+      .writeInt64(Long.fromValue(7n))
+      .writeInt64(Long.fromValue(7n))
+      .writeInt64(Long.fromValue(0n))
+      .writeInt32(0)
+      .writeInt32(-1)
+      .writeInt32(batch.length)
+      .writeBuffer(batch).buffer;
+    const partitions = (await decode(response)).responses[0]?.partitions ?? [];
+    expect(partitions.map((p) => p.partition)).toEqual([3]);
+    const records = partitions[0]?.messages ?? [];
+    expect(records.map((r) => r instanceof FetchedRecord)).toEqual([true, true]);
+    expect(records.map(seen)).toEqual((await kafkajsDecodes(batch)).map(seen));
+  });
+
+  it('leave legacy message sets (magic 0 and 1) to kafkajs', async () => {
     leanFetchDecoding();
     const decodeMessages = req('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (
       d: InstanceType<typeof Decoder>,
     ) => Promise<object[]>;
-    const batch = await encodeBatch({
-      firstOffset: 5n,
-      firstTimestamp: 1,
-      records: [{ offsetDelta: 0, key: null, value: tick(1) }],
-    });
+    const MessageSet = req('kafkajs/src/protocol/messageSet/index.js') as (a: {
+      messageVersion: number;
+      entries: object[];
+    }) => Encoded;
+    const set = MessageSet({ messageVersion: 1, entries: [{ key: 'k', value: 'v1', timestamp: 1 }] }).buffer;
     const size = Buffer.alloc(4);
-    size.writeInt32BE(batch.length);
-    const records = await decodeMessages(new Decoder(Buffer.concat([size, batch])));
-    expect(records.map((r) => r instanceof FetchedRecord)).toEqual([true]);
-    expect(seen(records[0] as object)).toMatchObject({ offset: '5', value: tick(1) });
-    // No fetch response module holds kafkajs's decoder any more: each loads again with ours.
-    expect(Object.keys(req.cache).filter((k) => /requests\/fetch\/v\d+\/response\.js$/.test(k))).toEqual([]);
+    size.writeInt32BE(set.length);
+    const records = await decodeMessages(new Decoder(Buffer.concat([size, set])));
+    expect(records.map((r) => r instanceof FetchedRecord)).toEqual([false]);
+    expect(records.map((r) => (r as KafkaMessage).value?.toString())).toEqual(['v1']);
   });
 });
