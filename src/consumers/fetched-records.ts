@@ -3,42 +3,96 @@ import type { KafkaMessage } from 'kafkajs';
 import { packEach } from '../packed.js';
 import type { PackedBytes, PackedMessages } from '../records.js';
 
+type Headers = Record<string, Buffer | null | (Buffer | null)[]>;
+
 /**
- * A record as the fetch response holds it: its key and value stay where they are in the fetched
- * bytes until asked for. kafkajs made ~16 objects of every record (a decoder, three buffer views,
- * 64-bit integers and their BigInts, header arrays, texts); their garbage was the largest share of
- * the worker's collection work. This is one object and the offset's text (kafkajs needs it to
- * filter a batch); the rest is made on demand, and `packFetched` copies the bytes without views.
+ * The records read from one buffer (a partition's fetched batches, or one decompressed batch),
+ * field by field in typed arrays: their keys and values stay where they are in the bytes.
+ */
+class FetchedPart {
+  readonly keyAt: Int32Array;
+  /** -1: a null key. */
+  readonly keyLength: Int32Array;
+  readonly valueAt: Int32Array;
+  readonly valueLength: Int32Array;
+  readonly timestampsMs: Float64Array;
+  readonly attributes: Uint8Array;
+  /** Each record's batch header, by its index in `contexts`. */
+  readonly contextOf: Int32Array;
+  readonly contexts: BatchContext[] = [];
+  /** The few records that carry headers. */
+  readonly headers = new Map<number, Headers>();
+  length = 0;
+
+  constructor(
+    readonly bytes: Buffer,
+    capacity: number,
+  ) {
+    this.keyAt = new Int32Array(capacity);
+    this.keyLength = new Int32Array(capacity);
+    this.valueAt = new Int32Array(capacity);
+    this.valueLength = new Int32Array(capacity);
+    this.timestampsMs = new Float64Array(capacity);
+    this.attributes = new Uint8Array(capacity);
+    this.contextOf = new Int32Array(capacity);
+  }
+}
+
+/**
+ * A fetched record as kafkajs's consumer sees it. kafkajs made ~16 objects of every record (a
+ * decoder, three buffer views, 64-bit integers and their BigInts, header arrays, texts), and a
+ * fetch's records live until each partition's batch is handed over, so every young-generation
+ * collection in between copied them: their garbage and their survival were most of the worker's
+ * collection work. This is one small object and the offset's text (kafkajs filters a batch by
+ * it); the fields live in the part's typed arrays, the key and value in the fetched bytes, made
+ * only on demand (`packFetched` copies the bytes without them).
  */
 export class FetchedRecord {
   constructor(
-    readonly bytes: Buffer,
-    readonly keyAt: number,
-    /** -1: a null key. */
-    readonly keyLength: number,
-    readonly valueAt: number,
-    readonly valueLength: number,
+    readonly part: FetchedPart,
+    readonly index: number,
     readonly offset: string,
-    readonly timestampMs: number,
-    readonly headers: Record<string, Buffer | null | (Buffer | null)[]>,
-    readonly isControlRecord: boolean,
-    readonly batchContext: BatchContext,
-    readonly attributes: number,
   ) {}
   get key(): Buffer | null {
-    return this.keyLength < 0 ? null : this.bytes.subarray(this.keyAt, this.keyAt + this.keyLength);
+    return bytesAt(
+      this.part.bytes,
+      this.part.keyAt[this.index] as number,
+      this.part.keyLength[this.index] as number,
+    );
   }
   get value(): Buffer | null {
-    return this.valueLength < 0 ? null : this.bytes.subarray(this.valueAt, this.valueAt + this.valueLength);
+    return bytesAt(
+      this.part.bytes,
+      this.part.valueAt[this.index] as number,
+      this.part.valueLength[this.index] as number,
+    );
+  }
+  get timestampMs(): number {
+    return this.part.timestampsMs[this.index] as number;
   }
   /** kafkajs gives the timestamp as text. */
   get timestamp(): string {
     return String(this.timestampMs);
   }
+  get headers(): Headers {
+    return this.part.headers.get(this.index) ?? NO_HEADERS;
+  }
+  get batchContext(): BatchContext {
+    return this.part.contexts[this.part.contextOf[this.index] as number] as BatchContext;
+  }
+  get isControlRecord(): boolean {
+    return this.batchContext.isControlBatch;
+  }
+  get attributes(): number {
+    return this.part.attributes[this.index] as number;
+  }
   get magicByte(): number {
     return MAGIC_RECORD_BATCH;
   }
 }
+
+const bytesAt = (bytes: Buffer, at: number, length: number) =>
+  length < 0 ? null : bytes.subarray(at, at + length);
 
 /** A record batch's header fields, as kafkajs gives them with each record (64-bit ones as text). */
 export interface BatchContext {
@@ -70,19 +124,21 @@ export function packFetched(messages: readonly KafkaMessage[]): PackedMessages {
 }
 
 function packField(messages: readonly KafkaMessage[], field: 'key' | 'value'): PackedBytes {
-  const start = (r: FetchedRecord) => (field === 'key' ? r.keyAt : r.valueAt);
-  const length = (r: FetchedRecord) => (field === 'key' ? r.keyLength : r.valueLength);
+  const at = (p: FetchedPart) => (field === 'key' ? p.keyAt : p.valueAt);
+  const length = (p: FetchedPart) => (field === 'key' ? p.keyLength : p.valueLength);
   return packEach(
     messages.length,
     (i) => {
       const m = messages[i] as KafkaMessage;
-      return m instanceof FetchedRecord ? length(m) : (m[field]?.length ?? -1);
+      return m instanceof FetchedRecord ? (length(m.part)[m.index] as number) : (m[field]?.length ?? -1);
     },
     (i, data, offset) => {
       const m = messages[i] as KafkaMessage;
-      // Buffer#copy with bounds copies natively, without a view of the source.
-      if (m instanceof FetchedRecord) m.bytes.copy(data, offset, start(m), start(m) + length(m));
-      else data.set(m[field] as Buffer, offset);
+      if (m instanceof FetchedRecord) {
+        const start = at(m.part)[m.index] as number;
+        // Buffer#copy with bounds copies natively, without a view of the source.
+        m.part.bytes.copy(data, offset, start, start + (length(m.part)[m.index] as number));
+      } else data.set(m[field] as Buffer, offset);
     },
   );
 }
@@ -95,7 +151,7 @@ const TRANSACTIONAL_FLAG = 0x10;
 const CONTROL_FLAG = 0x20;
 const LOG_APPEND_TIME = 1;
 const CREATE_TIME = 0;
-const NO_HEADERS: Record<string, never> = Object.freeze({});
+const NO_HEADERS: Headers = Object.freeze({});
 
 interface KafkaDecoder {
   readInt32(): number;
@@ -149,6 +205,16 @@ export async function decodeRecordBatches(
   codecOf: (attributes: number) => Codec,
 ): Promise<FetchedRecord[]> {
   const records: FetchedRecord[] = [];
+  // Records of the uncompressed batches stay in `bytes`: one part for them all, sized by a first
+  // pass over the batch headers.
+  let plainRecords = 0;
+  for (let at = 0; bytes.length - at >= BATCH_HEADER; ) {
+    const end = at + 12 + bytes.readInt32BE(at + 8);
+    if (end > bytes.length) break;
+    if (!codecOf(bytes.readInt16BE(at + 21))) plainRecords += bytes.readInt32BE(at + 57);
+    at = end;
+  }
+  const plain = new FetchedPart(bytes, plainRecords);
   let at = 0;
   while (bytes.length - at >= BATCH_HEADER) {
     const length = bytes.readInt32BE(at + 8);
@@ -172,9 +238,9 @@ export async function decodeRecordBatches(
     const count = bytes.readInt32BE(at + 57);
     const codec = codecOf(attributes);
     if (codec) {
-      const plain = await codec.decompress(bytes.subarray(at + BATCH_HEADER, end));
-      decodeRecords(plain, 0, count, context, records);
-    } else decodeRecords(bytes, at + BATCH_HEADER, count, context, records);
+      const decompressed = await codec.decompress(bytes.subarray(at + BATCH_HEADER, end));
+      decodeRecords(new FetchedPart(decompressed, count), 0, count, context, records);
+    } else decodeRecords(plain, at + BATCH_HEADER, count, context, records);
     at = end;
   }
   return records;
@@ -184,47 +250,46 @@ export async function decodeRecordBatches(
 let pos = 0;
 
 function decodeRecords(
-  bytes: Buffer,
+  part: FetchedPart,
   start: number,
   count: number,
   context: BatchContext,
   out: FetchedRecord[],
 ): void {
+  const { bytes } = part;
   const firstOffset = Number(context.firstOffset);
   const exactOffsets = Number.isSafeInteger(firstOffset + context.lastOffsetDelta);
   const appendTime = context.timestampType === LOG_APPEND_TIME ? Number(context.maxTimestamp) : undefined;
   const firstTimestamp = Number(context.firstTimestamp);
+  const contextIndex = part.contexts.push(context) - 1;
   pos = start;
   for (let k = 0; k < count; k++) {
+    const i = part.length++;
     const length = readVarint(bytes);
     const next = pos + length;
-    const attributes = bytes[pos++] as number;
+    part.attributes[i] = bytes[pos++] as number;
     const timestampDelta = readVarint(bytes);
+    part.timestampsMs[i] = appendTime ?? firstTimestamp + timestampDelta;
     const offsetDelta = readVarint(bytes);
     const keyLength = readVarint(bytes);
-    const keyAt = pos;
+    part.keyAt[i] = pos;
+    part.keyLength[i] = keyLength;
     if (keyLength > 0) pos += keyLength;
     const valueLength = readVarint(bytes);
-    const valueAt = pos;
+    part.valueAt[i] = pos;
+    part.valueLength[i] = valueLength;
     if (valueLength > 0) pos += valueLength;
     const headerCount = readVarint(bytes);
-    const headers = headerCount > 0 ? readHeaders(bytes, headerCount) : NO_HEADERS;
+    if (headerCount > 0) part.headers.set(i, readHeaders(bytes, headerCount));
+    part.contextOf[i] = contextIndex;
     pos = next;
     out.push(
       new FetchedRecord(
-        bytes,
-        keyAt,
-        keyLength,
-        valueAt,
-        valueLength,
+        part,
+        i,
         exactOffsets
           ? String(firstOffset + offsetDelta)
           : (BigInt(context.firstOffset) + BigInt(offsetDelta)).toString(),
-        appendTime ?? firstTimestamp + timestampDelta,
-        headers,
-        context.isControlBatch,
-        context,
-        attributes,
       ),
     );
   }
@@ -247,8 +312,8 @@ function readVarint(bytes: Buffer): number {
 }
 
 /** Headers as kafkajs gives them: a key seen twice maps to an array of its values. */
-function readHeaders(bytes: Buffer, count: number): Record<string, Buffer | null | (Buffer | null)[]> {
-  const headers: Record<string, Buffer | null | (Buffer | null)[]> = {};
+function readHeaders(bytes: Buffer, count: number): Headers {
+  const headers: Headers = {};
   for (let h = 0; h < count; h++) {
     const keyLength = readVarint(bytes);
     const key = bytes.toString('utf8', pos, pos + Math.max(0, keyLength));
