@@ -1,5 +1,6 @@
 import { type CopyRows, CopyRowsBuilder, ID_WIDTH } from '../copy-rows.js';
-import { emptyTickColumns, TABLES, type TickColumns } from '../records.js';
+import { TABLES } from '../records.js';
+import { type PackedTicks, PackedTicksBuilder } from '../tick-columns.js';
 import { bookLine, callbackLine, tickLine } from './copy-format.js';
 import { decodeBook, decodeCallback, decodeTick } from './decode.js';
 import { FastScanner, type TickValues } from './fast-scan.js';
@@ -25,7 +26,7 @@ export interface DecodedBatch {
   /** Each table's rows, in TABLES order; tick lines start with an id field (copy-rows.ts). */
   rows: CopyRows[];
   /** The tick rows' values, in row order (for the bars and the trade numbers). */
-  ticks: TickColumns;
+  ticks: PackedTicks;
   /** Status of every callback row, in row order. */
   callbackStatuses: CallbackStatus[];
   invalid: { message: number; code: DecodeErrorCode; text: string }[];
@@ -73,7 +74,7 @@ function decodeAll(
   const main = kind === 'ticks' ? TICKS : kind === 'book' ? BOOKS : CALLBACKS;
   const out: Building = {
     rows: TABLES.map((_, t) => new CopyRowsBuilder(t === TICKS, t === main ? inputBytes : 0)),
-    ticks: emptyTickColumns(),
+    ticks: new PackedTicksBuilder(kind === 'ticks' ? values.length : 0),
     callbackStatuses: [],
     invalid: [],
   };
@@ -109,20 +110,14 @@ function decodeAll(
       out.callbackStatuses.push(c.status);
     }
   }
-  return { ...out, rows: out.rows.map((b) => b.build()) };
+  return { ...out, rows: out.rows.map((b) => b.build()), ticks: out.ticks.build() };
 }
 
 /** A DecodedBatch while its rows are being collected. */
-type Building = Omit<DecodedBatch, 'rows'> & { rows: CopyRowsBuilder[] };
+type Building = Omit<DecodedBatch, 'rows' | 'ticks'> & { rows: CopyRowsBuilder[]; ticks: PackedTicksBuilder };
 
 function addTickValues(out: Building, t: TickValues): void {
-  const c = out.ticks;
-  c.symbols.push(t.symbol);
-  c.exchanges.push(t.exchange);
-  c.prices.push(t.price);
-  c.volumes.push(t.volume);
-  c.timesUs.push(t.tickTimeUs);
-  c.tradeIds.push(t.tradeId);
+  out.ticks.add(t.symbol, t.exchange, t.price, t.volume, t.tickTimeUs, t.tradeId);
 }
 
 function addRow(out: Building, table: number, line: string, message: number): void {

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../errors.js';
 import { unpackBytes } from '../packed.js';
+import { transferables } from '../tick-columns.js';
 import { decodeBatch } from './decode-batch.js';
 import type { DecodeRequest, DecodeResponse, ThreadData } from './decode-thread.js';
 
@@ -19,6 +20,7 @@ port.on('message', (req: DecodeRequest) => {
     const result = decodeBatch(req.kind, unpackBytes(req.values), req.timestampsMs, req.ctx);
     // The rows' arrays move to the main thread rather than being copied.
     transfer = result.rows.flatMap((r) => [r.text.buffer, r.ends.buffer, r.messages.buffer] as ArrayBuffer[]);
+    transfer.push(...transferables(result.ticks));
     // The values go back to the pipeline, which keeps them until the rows commit.
     transfer.push(req.values.data.buffer as ArrayBuffer, req.values.lengths.buffer as ArrayBuffer);
     res = { id: req.id, result, values: req.values };

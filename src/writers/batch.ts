@@ -1,7 +1,6 @@
 import { type CopyRows, lineStart, textLength, writeId } from '../copy-rows.js';
 import { unpackBytes } from '../packed.js';
 import {
-  emptyTickColumns,
   type PartitionOffset,
   partitionKey,
   type SourceBatch,
@@ -10,6 +9,7 @@ import {
   type TableName,
   type TickColumns,
 } from '../records.js';
+import { type PackedTicks, unpackTicks } from '../tick-columns.js';
 
 /** The messages `indexes` of a Kafka batch, as dead letters name them. */
 export function sourceRefs(origin: SourceBatch, indexes: readonly number[]): SourceRef[] {
@@ -30,7 +30,7 @@ export function sourceRefs(origin: SourceBatch, indexes: readonly number[]): Sou
 export interface RowsPart {
   rows: CopyRows;
   origin: SourceBatch;
-  ticks?: TickColumns;
+  ticks?: PackedTicks;
 }
 
 /**
@@ -43,7 +43,7 @@ export class TableRows {
   length = 0;
   bytes = 0;
 
-  add(rows: CopyRows, origin: SourceBatch, ticks?: TickColumns): void {
+  add(rows: CopyRows, origin: SourceBatch, ticks?: PackedTicks): void {
     if (rows.ends.length === 0) return;
     this.parts.push({ rows, origin, ticks });
     this.length += rows.ends.length;
@@ -154,25 +154,14 @@ export class FlushBatch {
 
   /** The tick rows' values column by column (row i of each is row i of `tables.market_ticks`), built on each call. */
   tickColumns(): TickColumns {
-    const parts = this.tables.market_ticks.parts.map((p) => p.ticks ?? emptyTickColumns());
-    // One concat per column, not a push per value.
-    const column = <K extends keyof TickColumns>(k: K): TickColumns[K] =>
-      ([] as unknown[]).concat(...parts.map((c) => c[k])) as TickColumns[K];
-    return {
-      symbols: column('symbols'),
-      exchanges: column('exchanges'),
-      prices: column('prices'),
-      volumes: column('volumes'),
-      timesUs: column('timesUs'),
-      tradeIds: column('tradeIds'),
-    };
+    return unpackTicks(this.tables.market_ticks.parts.flatMap((p) => (p.ticks ? [p.ticks] : [])));
   }
 
   /**
    * The rows one Kafka batch decoded into: `rows` per table in TABLES order, `ticks` the values of
    * its tick rows.
    */
-  add(origin: SourceBatch, rows: readonly CopyRows[], ticks: TickColumns): void {
+  add(origin: SourceBatch, rows: readonly CopyRows[], ticks: PackedTicks): void {
     TABLES.forEach((t, k) => {
       const r = rows[k];
       if (r) this.tables[t].add(r, origin, t === 'market_ticks' ? ticks : undefined);

@@ -13,6 +13,7 @@ import { claimPartition, type OutOfRangePolicy } from '../../src/writers/offset-
 import { emptyCopyRows } from '../support/copy-rows.js';
 import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
 import { sourceBatch } from '../support/source-batch.js';
+import { packTicks } from '../support/tick-columns.js';
 
 /**
  * The sink and the offsets table on the real stack: a batch is stored once whatever happens to the
@@ -88,7 +89,11 @@ function ticks(
     c.timesUs.push(us);
     c.tradeIds.push(String(from + k));
   }
-  b.add(sourceBatch('ticks', partition, messages), [rows.build(), emptyCopyRows(), emptyCopyRows()], c);
+  b.add(
+    sourceBatch('ticks', partition, messages),
+    [rows.build(), emptyCopyRows(), emptyCopyRows()],
+    packTicks(c),
+  );
   b.advance('ticks', partition, String(from), String(from + n - 1), epoch);
   return b;
 }

@@ -4,6 +4,7 @@ import { emptyTickColumns, partitionKey, type SourceBatch, type TickColumns } fr
 import { BatchBuffer, FlushBatch, TableRows } from '../../src/writers/batch.js';
 import { emptyCopyRows } from '../support/copy-rows.js';
 import { sourceBatch } from '../support/source-batch.js';
+import { packTicks } from '../support/tick-columns.js';
 
 /** A Kafka batch of one partition, message k at offset first + k, one line per message. */
 function origin(topic: string, partition: number, first: number, n: number): SourceBatch {
@@ -78,7 +79,7 @@ describe('BatchBuffer closes a batch on rows, bytes or age', () => {
   });
 });
 
-const noTicks = emptyTickColumns();
+const noTicks = packTicks(emptyTickColumns());
 
 const tickOf = (symbol: string, timeUs: number): TickColumns => ({
   symbols: [symbol],
@@ -117,8 +118,8 @@ describe('FlushBatch', () => {
 
   it('dropPartitions removes exactly the rows, tick values and offsets of those partitions', () => {
     const b = new FlushBatch(0);
-    b.add(origin('t', 0, 0, 1), tables(['p0\n']), tickOf('PETR4', 10));
-    b.add(origin('t', 1, 0, 2), tables(['p1\n'], ['b1\n']), tickOf('VALE3', 20));
+    b.add(origin('t', 0, 0, 1), tables(['p0\n']), packTicks(tickOf('PETR4', 10)));
+    b.add(origin('t', 1, 0, 2), tables(['p1\n'], ['b1\n']), packTicks(tickOf('VALE3', 20)));
     b.advance('t', 0, '0', '0', '1');
     b.advance('t', 1, '0', '1', '1');
     const dropped = b.dropPartitions(new Set([partitionKey('t', 1)]));

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CopyRows } from '../../src/copy-rows.js';
 import { packBytes, unpackBytes } from '../../src/packed.js';
 import { TABLES } from '../../src/records.js';
+import { unpackTicks } from '../../src/tick-columns.js';
 import type { BatchContext } from '../../src/transform/decode-batch.js';
 import { type DecodedBatch, decodeBatch, type TopicKind } from '../../src/transform/decode-batch.js';
 import { DecodeThread } from '../../src/transform/decode-thread.js';
@@ -93,7 +94,7 @@ describe('decodeBatch', () => {
       [NOW_US / 1000, NOW_US / 1000],
       ctx,
     );
-    expect(d.ticks).toEqual({
+    expect(unpackTicks([d.ticks])).toEqual({
       symbols: ['PETR4', 'VALE3'],
       exchanges: ['B3', 'B3'],
       prices: ['30.12', '30.12'],
@@ -112,8 +113,7 @@ describe('decodeBatch', () => {
       ctx,
     );
     expect(c.callbackStatuses).toEqual(['SKIPPED', 'PROCESSED']);
-    expect(c.ticks.symbols).toEqual(['PETR4']);
-    expect(c.ticks.tradeIds).toEqual([null]);
+    expect(unpackTicks([c.ticks])).toMatchObject({ symbols: ['PETR4'], tradeIds: [null] });
   });
 });
 

@@ -7,7 +7,8 @@ import { OffsetConflictError, TransientError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { unpackBytes } from '../../src/packed.js';
 import { Pipeline } from '../../src/pipeline.js';
-import { emptyTickColumns, type PartitionOffset } from '../../src/records.js';
+import type { PartitionOffset } from '../../src/records.js';
+import { PackedTicksBuilder } from '../../src/tick-columns.js';
 import type { DecodedBatch } from '../../src/transform/decode-batch.js';
 import type { Decoder } from '../../src/transform/decode-thread.js';
 import type { FlushBatch } from '../../src/writers/batch.js';
@@ -48,26 +49,18 @@ function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: nu
     },
     decode: async (_kind, values) => {
       const rows = new CopyRowsBuilder(true);
-      const d: Omit<DecodedBatch, 'rows'> = {
-        ticks: emptyTickColumns(),
-        callbackStatuses: [],
-        invalid: [],
-      };
+      const ticks = new PackedTicksBuilder();
+      const d: Omit<DecodedBatch, 'rows' | 'ticks'> = { callbackStatuses: [], invalid: [] };
       unpackBytes(values).forEach((v, i) => {
         const text = String(v);
         if (text === 'bad') d.invalid.push({ message: i, code: 'not_json', text: 'bad' });
         else if (text === 'die') throw new TransientError('decode thread exited with code 70');
         else {
           rows.add(`${text}\n`, i);
-          d.ticks.symbols.push(text);
-          d.ticks.exchanges.push('B3');
-          d.ticks.prices.push('1');
-          d.ticks.volumes.push('1');
-          d.ticks.timesUs.push(0);
-          d.ticks.tradeIds.push(null);
+          ticks.add(text, 'B3', '1', '1', 0, null);
         }
       });
-      return { ...d, rows: [rows.build(), emptyCopyRows(), emptyCopyRows()] };
+      return { ...d, ticks: ticks.build(), rows: [rows.build(), emptyCopyRows(), emptyCopyRows()] };
     },
   };
   const script = [...(opts.script ?? [])];
