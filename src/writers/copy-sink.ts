@@ -12,7 +12,14 @@ import { advanceOffsets } from './offset-store.js';
 // Tick ids are taken from the identity's sequence before the COPY, so the worker knows each stored
 // tick's id: the bars' open and close are keyed by (tick_time, id) without reading the ticks back.
 const TICK_ID_SEQUENCE = 'data_capture.market_ticks_id_seq';
-const RESERVE_IDS_SQL = `select string_agg(nextval($1::regclass)::text, ',' order by g) as ids from generate_series(1, $2::int) as g`;
+// nextval per row (other writers may draw from the sequence meanwhile); when the values came out
+// consecutive, as they nearly always do, only the first crosses the wire (the list, aggregated,
+// sorted and split again, was ~10 % of a drain's flush time).
+const RESERVE_IDS_SQL = `with v as materialized (select nextval($1::regclass) as id from generate_series(1, $2::int)),
+  r as (select min(id) as lo, max(id) as hi, count(*) as n from v)
+select lo::text as first,
+  case when hi - lo + 1 = n then null else (select string_agg(id::text, ',' order by id) from v) end as ids
+from r`;
 
 // Tick lines carry their id field first (copy-rows.ts).
 const COPY_SQL: Record<TableName, string> = {
@@ -263,10 +270,29 @@ export class CopySink implements Sink {
 }
 
 /** `n` fresh ids of market_ticks, in increasing order. */
-async function reserveTickIds(client: pg.ClientBase, n: number): Promise<string[]> {
+function reserveTickIds(client: pg.ClientBase, n: number): Promise<string[]> {
+  return reserveIds(client, TICK_ID_SEQUENCE, n);
+}
+
+/** `n` new values of `sequence`, ascending, as decimal text. */
+export async function reserveIds(client: pg.ClientBase, sequence: string, n: number): Promise<string[]> {
   if (n === 0) return [];
-  const { rows } = await client.query<{ ids: string }>(RESERVE_IDS_SQL, [TICK_ID_SEQUENCE, n]);
-  return (rows[0]?.ids ?? '').split(',');
+  const { rows } = await client.query<{ first: string; ids: string | null }>(RESERVE_IDS_SQL, [sequence, n]);
+  const row = rows[0];
+  if (!row) throw new Error(`reserving ${n} values of ${sequence} returned no row`);
+  return row.ids === null ? consecutiveIds(row.first, n) : row.ids.split(',');
+}
+
+/** The `n` integers from `first` on, as decimal text (exact past 2^53 too). */
+export function consecutiveIds(first: string, n: number): string[] {
+  const out = new Array<string>(n);
+  const f = Number(first);
+  if (Number.isSafeInteger(f + n)) for (let k = 0; k < n; k++) out[k] = String(f + k);
+  else {
+    const big = BigInt(first);
+    for (let k = 0; k < n; k++) out[k] = (big + BigInt(k)).toString();
+  }
+  return out;
 }
 
 /**

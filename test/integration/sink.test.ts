@@ -8,7 +8,7 @@ import { emptyTickColumns } from '../../src/records.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
 import { FlushBatch } from '../../src/writers/batch.js';
-import { CopySink } from '../../src/writers/copy-sink.js';
+import { CopySink, reserveIds } from '../../src/writers/copy-sink.js';
 import { claimPartition, type OutOfRangePolicy } from '../../src/writers/offset-store.js';
 import { emptyCopyRows } from '../support/copy-rows.js';
 import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
@@ -123,6 +123,27 @@ const nextOffset = async (partition: number) =>
       [GROUP, partition],
     )
   ).rows[0]?.next_offset;
+
+describe('reserving ids from a sequence', () => {
+  it.each([
+    ['consecutive values (the usual case)', 1],
+    ['values with gaps (as when other writers draw between ours)', 3],
+  ])('%s', async (_name, step) => {
+    const first = 9007199254740000n;
+    await withClient(db, async (c) => {
+      // A session's own sequence: the writer user may not create one in the schema.
+      await c.query(`create temporary sequence reserve_test increment by ${step} start with ${first}`);
+      try {
+        const ids = await reserveIds(c, 'pg_temp.reserve_test', 2_000);
+        expect(ids).toEqual(Array.from({ length: 2_000 }, (_, k) => String(first + BigInt(k * step))));
+        const { rows } = await c.query('select last_value::text from pg_temp.reserve_test');
+        expect(rows[0].last_value).toBe(ids[ids.length - 1]);
+      } finally {
+        await c.query('drop sequence pg_temp.reserve_test');
+      }
+    });
+  });
+});
 
 describe('CopySink on the real stack', () => {
   it('writes a batch once: the same batch again (a retry after a lost COMMIT reply) is refused as committed', async () => {
