@@ -101,7 +101,7 @@ export const ENV = {
     doc: 'address the metrics port binds to (e.g. 127.0.0.1); unset = all interfaces, as Prometheus in a container needs',
   },
   FLUSH_ROWS: {
-    schema: int(1, 1_000_000).default(10_000),
+    schema: int(1, 1_000_000).default(20_000),
     doc: 'flush a batch when it holds this many rows',
   },
   FLUSH_BYTES: {

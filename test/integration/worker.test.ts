@@ -405,8 +405,8 @@ describe('tick-ingest run against the real stack', () => {
     await client.query(
       'truncate data_capture.market_ticks, data_capture.ohlcv_bars, data_capture.trade_sequences, data_capture.feed_gaps',
     );
-    // Enough for full default-sized batches (FLUSH_ROWS 10,000) and the one-pending-flush backpressure.
-    const total = 60_000;
+    // Enough for full default-sized batches (FLUSH_ROWS 20,000) and the one-pending-flush backpressure.
+    const total = 120_000;
     const feed = [...tickMessages(total, { uniqueVolumes: true, seed: 7 })];
     const a = startWorker(workerEnv(t, group, 'shipped'));
     const b = startWorker(workerEnv(t, group, 'shipped'));
