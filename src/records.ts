@@ -5,11 +5,7 @@
 export const TABLES = ['market_ticks', 'order_book_snapshots', 'profitdll_callbacks'] as const;
 export type TableName = (typeof TABLES)[number];
 
-/**
- * Byte strings (message keys or values, some null) packed back to back in one array: how a
- * batch's messages are kept until their rows commit, and sent to the decode thread, without
- * holding the Kafka client's message objects (which would then survive into the old generation).
- */
+/** Byte strings (message keys or values, some null) back to back in one array. */
 export interface PackedBytes {
   data: Uint8Array;
   /** Length of each entry, -1 for null. */
@@ -77,6 +73,7 @@ export interface TickColumns {
   tradeIds: (string | null)[];
 }
 
+/** No ticks (tests and benches build columns from it). */
 export const emptyTickColumns = (): TickColumns => ({
   symbols: [],
   exchanges: [],
