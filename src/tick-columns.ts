@@ -26,14 +26,9 @@ export interface PackedTicks {
 class TextColumn {
   private readonly texts: string[] = [];
   private readonly index = new Map<string, number>();
-  private at: Int32Array;
-  private length = 0;
+  private readonly at: number[] = [];
   private last = '';
   private lastIndex = -1;
-
-  constructor(capacity: number) {
-    this.at = new Int32Array(Math.max(16, capacity));
-  }
 
   add(text: string): void {
     let k = this.lastIndex;
@@ -47,34 +42,22 @@ class TextColumn {
       this.last = text;
       this.lastIndex = k;
     }
-    if (this.length === this.at.length) {
-      const bigger = new Int32Array(this.at.length * 2);
-      bigger.set(this.at);
-      this.at = bigger;
-    }
-    this.at[this.length++] = k;
+    this.at.push(k);
   }
 
   build(): RepeatedTexts {
-    return { texts: this.texts, at: this.at.slice(0, this.length) };
+    return { texts: this.texts, at: Int32Array.from(this.at) };
   }
 }
 
-/** Packs a batch's ticks row by row; `capacity` is a guess of the rows (more only costs a copy). */
+/** Packs a batch's ticks row by row. */
 export class PackedTicksBuilder {
-  private readonly symbols: TextColumn;
-  private readonly exchanges: TextColumn;
-  private readonly prices: TextColumn;
-  private readonly volumes: TextColumn;
+  private readonly symbols = new TextColumn();
+  private readonly exchanges = new TextColumn();
+  private readonly prices = new TextColumn();
+  private readonly volumes = new TextColumn();
   private readonly timesUs: number[] = [];
   private readonly tradeIds: (string | null)[] = [];
-
-  constructor(capacity = 0) {
-    this.symbols = new TextColumn(capacity);
-    this.exchanges = new TextColumn(capacity);
-    this.prices = new TextColumn(capacity);
-    this.volumes = new TextColumn(capacity);
-  }
 
   add(
     symbol: string,

@@ -74,7 +74,7 @@ function decodeAll(
   const main = kind === 'ticks' ? TICKS : kind === 'book' ? BOOKS : CALLBACKS;
   const out: Building = {
     rows: TABLES.map((_, t) => new CopyRowsBuilder(t === TICKS, t === main ? inputBytes : 0)),
-    ticks: new PackedTicksBuilder(kind === 'ticks' ? values.length : 0),
+    ticks: new PackedTicksBuilder(),
     callbackStatuses: [],
     invalid: [],
   };

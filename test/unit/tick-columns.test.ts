@@ -27,7 +27,7 @@ describe('tick columns packed for the trip from the decode thread', () => {
       ]),
     ],
     [
-      'more rows than the builder guessed (its index arrays grow)',
+      'many rows, few distinct texts',
       columns(Array.from({ length: 100 }, (_, k) => [`S${k % 7}`, 'B3', String(k % 13), '1', k, String(k)])),
     ],
   ];
@@ -54,7 +54,7 @@ describe('tick columns packed for the trip from the decode thread', () => {
   });
 
   it('hands its typed arrays over to be moved, not copied', () => {
-    const b = new PackedTicksBuilder(1);
+    const b = new PackedTicksBuilder();
     b.add('PETR4', 'B3', '1', '1', 5, null);
     const p = b.build();
     const buffers = transferables(p);
