@@ -17,9 +17,9 @@ class FetchedPart {
   readonly valueLength: Int32Array;
   readonly timestampsMs: Float64Array;
   readonly attributes: Uint8Array;
-  /** Each record's batch header, by its index in `contexts`. */
-  readonly contextOf: Int32Array;
-  readonly contexts: BatchContext[] = [];
+  /** Each record's batch header, by its index in `batchHeaders`. */
+  readonly batchOf: Int32Array;
+  readonly batchHeaders: RecordBatchHeader[] = [];
   /** The few records that carry headers. */
   readonly headers = new Map<number, Headers>();
   length = 0;
@@ -34,7 +34,7 @@ class FetchedPart {
     this.valueLength = new Int32Array(capacity);
     this.timestampsMs = new Float64Array(capacity);
     this.attributes = new Uint8Array(capacity);
-    this.contextOf = new Int32Array(capacity);
+    this.batchOf = new Int32Array(capacity);
   }
 }
 
@@ -77,8 +77,8 @@ export class FetchedRecord {
   get headers(): Headers {
     return this.part.headers.get(this.index) ?? NO_HEADERS;
   }
-  get batchContext(): BatchContext {
-    return this.part.contexts[this.part.contextOf[this.index] as number] as BatchContext;
+  get batchContext(): RecordBatchHeader {
+    return this.part.batchHeaders[this.part.batchOf[this.index] as number] as RecordBatchHeader;
   }
   get isControlRecord(): boolean {
     return this.batchContext.isControlBatch;
@@ -94,8 +94,8 @@ export class FetchedRecord {
 const bytesAt = (bytes: Buffer, at: number, length: number) =>
   length < 0 ? null : bytes.subarray(at, at + length);
 
-/** A record batch's header fields, as kafkajs gives them with each record (64-bit ones as text). */
-export interface BatchContext {
+/** A record batch's header fields, as kafkajs gives them with each record (its `batchContext`; 64-bit ones as text). */
+export interface RecordBatchHeader {
   firstOffset: string;
   firstTimestamp: string;
   partitionLeaderEpoch: number;
@@ -221,7 +221,7 @@ export async function decodeRecordBatches(
     const end = at + 12 + length;
     if (end > bytes.length) break;
     const attributes = bytes.readInt16BE(at + 21);
-    const context: BatchContext = {
+    const batch: RecordBatchHeader = {
       firstOffset: bytes.readBigInt64BE(at).toString(),
       firstTimestamp: bytes.readBigInt64BE(at + 27).toString(),
       partitionLeaderEpoch: bytes.readInt32BE(at + 12),
@@ -239,8 +239,8 @@ export async function decodeRecordBatches(
     const codec = codecOf(attributes);
     if (codec) {
       const decompressed = await codec.decompress(bytes.subarray(at + BATCH_HEADER, end));
-      decodeRecords(new FetchedPart(decompressed, count), 0, count, context, records);
-    } else decodeRecords(plain, at + BATCH_HEADER, count, context, records);
+      decodeRecords(new FetchedPart(decompressed, count), 0, count, batch, records);
+    } else decodeRecords(plain, at + BATCH_HEADER, count, batch, records);
     at = end;
   }
   return records;
@@ -253,15 +253,15 @@ function decodeRecords(
   part: FetchedPart,
   start: number,
   count: number,
-  context: BatchContext,
+  batch: RecordBatchHeader,
   out: FetchedRecord[],
 ): void {
   const { bytes } = part;
-  const firstOffset = Number(context.firstOffset);
-  const exactOffsets = Number.isSafeInteger(firstOffset + context.lastOffsetDelta);
-  const appendTime = context.timestampType === LOG_APPEND_TIME ? Number(context.maxTimestamp) : undefined;
-  const firstTimestamp = Number(context.firstTimestamp);
-  const contextIndex = part.contexts.push(context) - 1;
+  const firstOffset = Number(batch.firstOffset);
+  const exactOffsets = Number.isSafeInteger(firstOffset + batch.lastOffsetDelta);
+  const appendTime = batch.timestampType === LOG_APPEND_TIME ? Number(batch.maxTimestamp) : undefined;
+  const firstTimestamp = Number(batch.firstTimestamp);
+  const batchIndex = part.batchHeaders.push(batch) - 1;
   pos = start;
   for (let k = 0; k < count; k++) {
     const i = part.length++;
@@ -281,7 +281,7 @@ function decodeRecords(
     if (valueLength > 0) pos += valueLength;
     const headerCount = readVarint(bytes);
     if (headerCount > 0) part.headers.set(i, readHeaders(bytes, headerCount));
-    part.contextOf[i] = contextIndex;
+    part.batchOf[i] = batchIndex;
     pos = next;
     out.push(
       new FetchedRecord(
@@ -289,7 +289,7 @@ function decodeRecords(
         i,
         exactOffsets
           ? String(firstOffset + offsetDelta)
-          : (BigInt(context.firstOffset) + BigInt(offsetDelta)).toString(),
+          : (BigInt(batch.firstOffset) + BigInt(offsetDelta)).toString(),
       ),
     );
   }
