@@ -204,22 +204,19 @@ export async function decodeRecordBatches(
   bytes: Buffer,
   codecOf: (attributes: number) => Codec,
 ): Promise<FetchedRecord[]> {
-  const records: FetchedRecord[] = [];
-  // Records of the uncompressed batches stay in `bytes`: one part for them all, sized by a first
-  // pass over the batch headers.
+  // The complete batches; the records of the uncompressed ones stay in `bytes`, one part for all.
+  const starts: number[] = [];
   let plainRecords = 0;
   for (let at = 0; bytes.length - at >= BATCH_HEADER; ) {
-    const end = at + 12 + bytes.readInt32BE(at + 8);
+    const end = batchEnd(bytes, at);
     if (end > bytes.length) break;
+    starts.push(at);
     if (!codecOf(bytes.readInt16BE(at + 21))) plainRecords += bytes.readInt32BE(at + 57);
     at = end;
   }
   const plain = new FetchedPart(bytes, plainRecords);
-  let at = 0;
-  while (bytes.length - at >= BATCH_HEADER) {
-    const length = bytes.readInt32BE(at + 8);
-    const end = at + 12 + length;
-    if (end > bytes.length) break;
+  const records: FetchedRecord[] = [];
+  for (const at of starts) {
     const attributes = bytes.readInt16BE(at + 21);
     const batch: RecordBatchHeader = {
       firstOffset: bytes.readBigInt64BE(at).toString(),
@@ -238,13 +235,15 @@ export async function decodeRecordBatches(
     const count = bytes.readInt32BE(at + 57);
     const codec = codecOf(attributes);
     if (codec) {
-      const decompressed = await codec.decompress(bytes.subarray(at + BATCH_HEADER, end));
+      const decompressed = await codec.decompress(bytes.subarray(at + BATCH_HEADER, batchEnd(bytes, at)));
       decodeRecords(new FetchedPart(decompressed, count), 0, count, batch, records);
     } else decodeRecords(plain, at + BATCH_HEADER, count, batch, records);
-    at = end;
   }
   return records;
 }
+
+/** Where the record batch at `at` ends: its base offset and length fields, then `length` bytes. */
+const batchEnd = (bytes: Buffer, at: number) => at + 12 + bytes.readInt32BE(at + 8);
 
 /** Where the record reader is in its bytes (records are read synchronously, one batch at a time). */
 let pos = 0;
