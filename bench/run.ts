@@ -12,7 +12,13 @@ import { pipeline } from 'node:stream/promises';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { bookValue, instruments, TradeNumbers, tickMessages } from '../src/feed/synthetic.js';
+import {
+  bookValue,
+  type FeedMessage,
+  instruments,
+  TradeNumbers,
+  tickMessages,
+} from '../src/feed/synthetic.js';
 import { migrate } from '../src/schema/index.js';
 import { TICK_COLUMNS, tickLine } from '../src/transform/copy-format.js';
 import { decodeTick } from '../src/transform/index.js';
@@ -756,6 +762,29 @@ function commitLatencies(
 /** The run's topics, deleted at the end: the peer's copy of the feed alone is ~0.9 kB a tick. */
 const topics: string[] = [];
 
+/**
+ * The COPY ceilings on `messages` (1 stream, and 2 unless `twoStreams` is false): their rows
+ * formatted by the worker's own code, dropped before the drains.
+ */
+async function measureCopyCeiling(messages: Iterable<FeedMessage>, twoStreams = true) {
+  const ctx = {
+    timeZone: 'America/Sao_Paulo',
+    recordTimeUs: Date.now() * 1000,
+    futureWindowUs: 300_000_000,
+    pastWindowUs: 31 * 86_400_000_000,
+  };
+  const lines = [
+    ...mapIter(messages, (m) => {
+      const d = decodeTick(Buffer.from(m.value), ctx);
+      if (!d.ok) throw new Error(`synthetic tick invalid: ${d.error.message}`);
+      return tickLine(d.ticks[0] as NonNullable<(typeof d.ticks)[0]>);
+    }),
+  ];
+  const copy1 = await copyCeiling(lines, 1);
+  const copy2 = twoStreams ? await copyCeiling(lines, 2) : copy1;
+  return { copy1, copy2 };
+}
+
 async function main() {
   const started = Date.now();
   const load0 = loadavg()[0] ?? 0;
@@ -820,7 +849,16 @@ async function main() {
         log(`e2e (bars ${bars ? 'on' : 'off'}), profiled: ${describe(p)}`);
         log(`by stage, µs/row: ${JSON.stringify(p.stages_us_per_row, null, 1)}`);
       } else {
-        log(`e2e (bars ${bars ? 'on' : 'off'}): ${describe(await drainTicks(bars))}`);
+        // `--ceiling`: the 1-stream COPY ceiling first, for the ratio the issue's target is stated in.
+        const ceiling = process.argv.includes('--ceiling')
+          ? (await measureCopyCeiling(ticks(N), false)).copy1
+          : undefined;
+        const r = await drainTicks(bars);
+        log(`e2e (bars ${bars ? 'on' : 'off'}): ${describe(r)}`);
+        if (ceiling)
+          log(
+            `COPY ceiling ${ceiling.rowsPerS} rows/s (PostgreSQL ${ceiling.pgUsPerRow} µs/row): e2e ${(r.rows_per_s / ceiling.rowsPerS).toFixed(3)} × it`,
+          );
       }
       return;
     }
@@ -849,23 +887,7 @@ async function main() {
       return;
     }
 
-    // The ceiling's rows, formatted by the worker's own code; released before the drains.
-    const ctx = {
-      timeZone: 'America/Sao_Paulo',
-      recordTimeUs: Date.now() * 1000,
-      futureWindowUs: 300_000_000,
-      pastWindowUs: 31 * 86_400_000_000,
-    };
-    let lines: string[] | undefined = [
-      ...mapIter(ticks(N), (m) => {
-        const d = decodeTick(Buffer.from(m.value), ctx);
-        if (!d.ok) throw new Error(`synthetic tick invalid: ${d.error.message}`);
-        return tickLine(d.ticks[0] as NonNullable<(typeof d.ticks)[0]>);
-      }),
-    ];
-    const copy1 = await copyCeiling(lines, 1);
-    const copy2 = await copyCeiling(lines, 2);
-    lines = undefined;
+    const { copy1, copy2 } = await measureCopyCeiling(ticks(N));
     log(
       `COPY ceiling: ${copy1.rowsPerS} rows/s on 1 stream (PostgreSQL ${copy1.pgUsPerRow} µs/row), ${copy2.rowsPerS} on 2`,
     );
