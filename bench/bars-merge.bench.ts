@@ -10,6 +10,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import pino from 'pino';
 import { barStep } from '../src/bars/index.js';
+import { RoundTrip } from '../src/db.js';
 import { createMetrics } from '../src/observability/metrics.js';
 import { migrate } from '../src/schema/index.js';
 import { formatUtcMicros } from '../src/transform/civil.js';
@@ -80,8 +81,8 @@ async function run(url: string, bars: boolean) {
     if (bars) {
       t = performance.now();
       c = cpuSeconds(pid);
-      await step(
-        client,
+      // As the flush sends them: the lock and the merge in one round trip.
+      const merge = step.statements(
         {
           symbols: rows.map((r) => r.symbol),
           exchanges: rows.map((r) => r.exchange),
@@ -92,6 +93,12 @@ async function run(url: string, bars: boolean) {
         },
         ids,
       );
+      if (merge) {
+        const trip = new RoundTrip();
+        trip.add(merge.lock);
+        trip.add(merge.merge);
+        await trip.send(client);
+      }
       barsMs += performance.now() - t;
       barsCpu += cpuSeconds(pid) - c;
     }

@@ -15,7 +15,7 @@ import { startHttpServer } from './observability/http.js';
 import type { Logger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { type ClaimStore, Pipeline } from './pipeline.js';
-import { countOpenGaps, forgetTrades, recordTrades } from './trades/index.js';
+import { checkTrades, countOpenGaps, forgetTrades } from './trades/index.js';
 import type { TopicKind } from './transform/decode-batch.js';
 import { DecodeThread } from './transform/decode-thread.js';
 import { CopySink, type RejectedRow } from './writers/copy-sink.js';
@@ -106,7 +106,7 @@ export function createWorker(cfg: Config, log: Logger): Worker {
         deadLetter: (rows) => deadLetters.send(rows.map(rejectedToDeadLetter)),
         ...(cfg.BARS_ENABLED ? { bars: barStep(cfg.EXCHANGE_TIME_ZONE, metrics, log) } : {}),
         trades: {
-          record: (client, ticks) => recordTrades(client, ticks, cfg.EXCHANGE_TIME_ZONE),
+          check: (ticks) => checkTrades(ticks, cfg.EXCHANGE_TIME_ZONE),
           forget: (client, ticks, rows) => forgetTrades(client, ticks, rows, cfg.EXCHANGE_TIME_ZONE),
         },
         deadlineMs: cfg.FLUSH_DEADLINE_MS,

@@ -1,7 +1,7 @@
-import type pg from 'pg';
+import { type Statement, statement } from '../db.js';
 import type { PartialBars } from './partial.js';
 import { TIMEFRAMES, type Timeframe } from './timeframes.js';
-import { BAR_COLUMNS, tickOrder, type UpsertCounts, writeBars } from './write-bars.js';
+import { BAR_COLUMNS, lockBars, tickOrder, type UpsertCounts, zeroCounts } from './write-bars.js';
 
 /** The open / close tick's place in the bars' order, of a partial row (p), the delta (excluded) or the bar (b). */
 const openKey = (t: string) => tickOrder(`${t}.open_time`, `${t}.open_trade_id`, `${t}.open_tick_id`);
@@ -83,38 +83,48 @@ with partials as (
 )
 select timeframe, count(*)::int as n from merged group by 1`;
 
+/** A flush's bars as statements: the lock every bar writer takes first, then the merge; sent in this order. */
+export interface BarMerge {
+  lock: Statement<void>;
+  merge: Statement<UpsertCounts>;
+}
+
 /**
  * Merge `partial` into the bars of every timeframe, under the per-symbol locks every bar writer
- * takes (so a concurrent `tick-ingest bars` never overwrites it). Run it inside the flush's
+ * takes (so a concurrent `tick-ingest bars` never overwrites it). Run inside the flush's
  * transaction after the COPY: the bars commit with the ticks and the offsets, exactly once.
  */
-export function mergeBars(
-  client: pg.ClientBase,
-  partial: PartialBars,
-  timeZone: string,
-): Promise<UpsertCounts> {
-  return writeBars(client, partial.symbols, async (counts) => {
-    const { rows } = await client.query<{ timeframe: Timeframe; n: number }>(MERGE_SQL, [
-      partial.symbols,
-      partial.exchanges,
-      partial.minutesUs,
-      partial.opens,
-      partial.highs,
-      partial.lows,
-      partial.closes,
-      partial.volumes,
-      partial.tradeCounts,
-      partial.turnovers,
-      partial.openTimesUs,
-      partial.openTickIds,
-      partial.openTradeIds,
-      partial.closeTimesUs,
-      partial.closeTickIds,
-      partial.closeTradeIds,
-      timeZone,
-      TIMEFRAMES.map((t) => t.name),
-      TIMEFRAMES.map((t) => t.interval),
-    ]);
-    for (const r of rows) counts[r.timeframe] = r.n;
-  });
+export function mergeBars(partial: PartialBars, timeZone: string): BarMerge {
+  return {
+    lock: lockBars(partial.symbols),
+    merge: statement(
+      MERGE_SQL,
+      [
+        partial.symbols,
+        partial.exchanges,
+        partial.minutesUs,
+        partial.opens,
+        partial.highs,
+        partial.lows,
+        partial.closes,
+        partial.volumes,
+        partial.tradeCounts,
+        partial.turnovers,
+        partial.openTimesUs,
+        partial.openTickIds,
+        partial.openTradeIds,
+        partial.closeTimesUs,
+        partial.closeTickIds,
+        partial.closeTradeIds,
+        timeZone,
+        TIMEFRAMES.map((t) => t.name),
+        TIMEFRAMES.map((t) => t.interval),
+      ],
+      ({ rows }) => {
+        const counts = zeroCounts();
+        for (const r of rows as { timeframe: Timeframe; n: number }[]) counts[r.timeframe] = r.n;
+        return counts;
+      },
+    ),
+  };
 }

@@ -1,56 +1,86 @@
 import type pg from 'pg';
+import { command, RoundTrip, run } from '../db.js';
 import { classifyError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { TickColumns } from '../records.js';
-import { mergeBars } from './merge.js';
+import { type BarMerge, mergeBars } from './merge.js';
 import { type PartialBars, partialBars } from './partial.js';
 import { usToIso } from './write-bars.js';
 
 /**
  * The flush's bar step, run inside its transaction after the COPY: `ticks` are the rows the
  * database accepted (rejected ones left out), `ids[i]` the market_ticks.id the sink gave row i.
- * Resolves to the bars inserted or changed per timeframe.
  */
-export type BarStep = (
-  client: pg.ClientBase,
-  ticks: TickColumns,
-  ids: readonly string[],
-) => Promise<Record<string, number>>;
+export interface BarStep {
+  /**
+   * The bars as statements for the flush's last round trip (its commit travels with them): a data
+   * error of the bars then fails the transaction, and the sink redoes it isolated. Undefined
+   * without ticks.
+   */
+  statements(ticks: TickColumns, ids: readonly string[]): BarMerge | undefined;
+  /**
+   * The bars on their own round trips under a savepoint: a data error of the bars (an aggregate
+   * overflowing its column, say) must not wedge the partition, so it rolls back the bars only, is
+   * logged for `tick-ingest bars` and counted, and the ticks and offsets commit. Resolves to the
+   * bars inserted or changed per timeframe.
+   */
+  isolated(
+    client: pg.ClientBase,
+    ticks: TickColumns,
+    ids: readonly string[],
+  ): Promise<Record<string, number>>;
+}
 
 /**
  * The bar step: the batch's partial 1-minute bars computed here from its ticks, merged into
  * every timeframe by one statement that reads no tick (so no tick is read back, and nothing
  * depends on a hypertable's system columns, which compressed chunks do not have).
- *
- * A data error of the bars themselves (an aggregate overflowing its column, say) must not wedge
- * the partition: the merge runs under a savepoint, and such an error rolls back the bars only,
- * is logged for `tick-ingest bars` and counted; the ticks and offsets commit.
+ * tick_ingest_bar_write_duration_seconds times it from the partial bars to the merge's answer.
  */
 export function barStep(timeZone: string, metrics: Metrics, log: Logger): BarStep {
-  return async (client, ticks, ids) => {
-    if (ticks.symbols.length === 0) return {};
+  const timed = (ticks: TickColumns, ids: readonly string[]) => {
+    if (ticks.symbols.length === 0) return undefined;
     const end = metrics.barWriteDuration.startTimer();
-    try {
-      const partial = partialBars(ticks, ids);
-      await client.query('savepoint bars');
+    const partial = partialBars(ticks, ids);
+    const { lock, merge } = mergeBars(partial, timeZone);
+    const read = merge.read;
+    return {
+      partial,
+      lock,
+      merge: {
+        text: merge.text,
+        read: (r: pg.QueryResult) => {
+          end();
+          return read(r);
+        },
+      },
+    };
+  };
+  return {
+    statements: timed,
+    isolated: async (client, ticks, ids) => {
+      const bars = timed(ticks, ids);
+      if (!bars) return {};
+      await run(client, command('savepoint bars'));
       try {
-        const counts = await mergeBars(client, partial, timeZone);
-        await client.query('release savepoint bars');
-        return counts;
+        const trip = new RoundTrip();
+        trip.add(bars.lock);
+        const counts = trip.add(bars.merge);
+        trip.add(command('release savepoint bars'));
+        await trip.send(client);
+        return counts();
       } catch (err) {
         if (classifyError(err) !== 'data') throw err;
-        await client.query('rollback to savepoint bars');
+        await run(client, command('rollback to savepoint bars'));
         metrics.flushErrors.inc({ kind: 'bars' });
         log.error(
-          { err: errorMessage(err), spans: describeSpans(partial) },
+          { err: errorMessage(err), spans: describeSpans(bars.partial) },
           'bars not written for these spans; the ticks are; repair with `tick-ingest bars --from --to --symbol`',
         );
         return {};
       }
-    } finally {
-      end();
-    }
+    },
   };
 }
 

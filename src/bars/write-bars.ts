@@ -3,7 +3,7 @@
  * per-symbol locks it takes first, the columns it writes, and its counts.
  */
 import type pg from 'pg';
-import { lockSymbols } from '../db.js';
+import { lockSymbols, run, type Statement } from '../db.js';
 import { TIMEFRAMES, type Timeframe } from './timeframes.js';
 
 /** Advisory-lock namespace of the bar writers (the two-int form cannot collide with bigint locks). */
@@ -38,9 +38,14 @@ export async function writeBars(
 ): Promise<UpsertCounts> {
   const counts = zeroCounts();
   if (symbols.length === 0) return counts;
-  await lockSymbols(client, LOCK_NAMESPACE, symbols);
+  await run(client, lockBars(symbols));
   await write(counts);
   return counts;
+}
+
+/** The lock a bar writer takes first, per symbol, until its transaction ends (docs/bars.md, Locks). */
+export function lockBars(symbols: readonly string[]): Statement<void> {
+  return lockSymbols(LOCK_NAMESPACE, symbols);
 }
 
 /** An ISO instant for a bound that needs no microsecond precision (it has slack). */

@@ -1,9 +1,9 @@
-import type pg from 'pg';
-import { lockSymbols } from '../db.js';
+import { lockSymbols, type Statement, statement } from '../db.js';
 import type { TickColumns } from '../records.js';
 import { groupKey, groupTrades, type Hole, planTrades, type StoredTrades } from './plan.js';
 
-export interface TradeStepResult {
+/** What the flush does with a batch's ticks, decided from what is stored of their trades. */
+export interface TradeDecision {
   /** Per tick row, in COPY order: COPY it (false: a trade already stored, or earlier in the batch). */
   keep: boolean[];
   /** Ticks dropped as trades already stored (tick_ingest_duplicate_trades_total). */
@@ -12,16 +12,22 @@ export interface TradeStepResult {
   gapsOpened: number;
   gapsFilled: number;
   gapsSplit: number;
-  /** Open holes in the database as this transaction leaves them; undefined when it changed none (not queried). */
-  openGaps: number | undefined;
+  /**
+   * The statement recording the kept numbers and the holes' changes; its result is the count of
+   * open holes as the transaction leaves them when it changes any (else undefined). Undefined when
+   * nothing is to be recorded.
+   */
+  write: Statement<number | undefined> | undefined;
 }
 
-/** What the flush calls inside its transaction before the COPY of the ticks. */
-export type TradeStep = (
-  client: pg.ClientBase,
-  ticks: TickColumns,
-  timeZone: string,
-) => Promise<TradeStepResult>;
+/** The trade check of a flush, run inside its transaction before the COPY of the ticks. */
+export interface TradeCheck {
+  /** Lock the batch's symbols, then read what is stored of their days: in this order, in one round trip. */
+  lock: Statement<void>;
+  read: Statement<Map<string, StoredTrades>>;
+  /** From what `read` found: which ticks to keep, and the statement recording them. */
+  decide(stored: Map<string, StoredTrades>): TradeDecision;
+}
 
 /** Advisory-lock namespace of the trade numbers (the bars use another, so the two never wait on each other). */
 const LOCK_NAMESPACE = 'tick-ingest trades';
@@ -74,29 +80,70 @@ interface StoredRow {
 }
 
 /**
- * The trade step: run inside the flush transaction, before the COPY of `ticks`. Under a lock per
+ * The trade check: run inside the flush transaction, before the COPY of `ticks`. Under a lock per
  * symbol (so replicas flushing the same symbol take turns, and the second sees the first's
  * commit), it reads what is stored for the batch's symbol-days, decides which ticks are new
  * trades, and records them with the holes' changes in the same transaction: a rollback forgets
- * them, so each trade is stored exactly once. Ticks without a trade number cost nothing.
+ * them, so each trade is stored exactly once. Undefined when no tick has a trade number (they cost
+ * nothing).
  */
-export const recordTrades: TradeStep = async (client, ticks, timeZone) => {
+export function checkTrades(ticks: TickColumns, timeZone: string): TradeCheck | undefined {
   const groups = groupTrades(ticks, timeZone);
-  if (groups.length === 0) {
-    const keep = new Array<boolean>(ticks.tradeIds.length).fill(true);
-    return { keep, duplicates: 0, gapsOpened: 0, gapsFilled: 0, gapsSplit: 0, openGaps: undefined };
-  }
-  await lockSymbols(
-    client,
-    LOCK_NAMESPACE,
-    groups.map((g) => g.symbol),
-  );
-  const { rows } = await client.query<StoredRow>(READ_SQL, [
-    groups.map((g) => g.symbol),
-    groups.map((g) => g.day),
-    groups.map((g) => g.min.toString()),
-    groups.map((g) => g.max.toString()),
-  ]);
+  if (groups.length === 0) return undefined;
+  return {
+    lock: lockSymbols(
+      LOCK_NAMESPACE,
+      groups.map((g) => g.symbol),
+    ),
+    read: statement(
+      READ_SQL,
+      [
+        groups.map((g) => g.symbol),
+        groups.map((g) => g.day),
+        groups.map((g) => g.min.toString()),
+        groups.map((g) => g.max.toString()),
+      ],
+      ({ rows }) => storedTrades(rows as StoredRow[]),
+    ),
+    decide: (stored) => {
+      const plan = planTrades(ticks.tradeIds.length, groups, stored);
+      const holesChange = plan.closed.length > 0 || plan.opened.length > 0;
+      const { sequences: q, opened: o } = plan;
+      const write =
+        q.length > 0 || holesChange
+          ? statement(
+              WRITE_SQL,
+              [
+                q.map((x) => x.symbol),
+                q.map((x) => x.day),
+                q.map((x) => x.first.toString()),
+                q.map((x) => x.last.toString()),
+                plan.closed,
+                o.map((x) => x.symbol),
+                o.map((x) => x.day),
+                o.map((x) => x.first.toString()),
+                o.map((x) => x.last.toString()),
+                o.map((x) => x.detectedAt),
+                o.map((x) => x.splitFrom),
+                holesChange,
+              ],
+              ({ rows }) => (rows[0] as { open_gaps: number | null } | undefined)?.open_gaps ?? undefined,
+            )
+          : undefined;
+      return {
+        keep: plan.keep,
+        duplicates: plan.duplicates,
+        gapsOpened: plan.gapsOpened,
+        gapsFilled: plan.gapsFilled,
+        gapsSplit: plan.gapsSplit,
+        write,
+      };
+    },
+  };
+}
+
+/** What READ_SQL found, per symbol-day: the stored range and its open holes. */
+function storedTrades(rows: readonly StoredRow[]): Map<string, StoredTrades> {
   const stored = new Map<string, StoredTrades>();
   for (const r of rows) {
     const key = groupKey(r.symbol, r.day);
@@ -115,33 +162,5 @@ export const recordTrades: TradeStep = async (client, ticks, timeZone) => {
       s.holes.push(hole);
     }
   }
-  const plan = planTrades(ticks.tradeIds.length, groups, stored);
-  const holesChange = plan.closed.length > 0 || plan.opened.length > 0;
-  let openGaps: number | undefined;
-  if (plan.sequences.length > 0 || holesChange) {
-    const { sequences: q, opened: o } = plan;
-    const result = await client.query<{ open_gaps: number | null }>(WRITE_SQL, [
-      q.map((x) => x.symbol),
-      q.map((x) => x.day),
-      q.map((x) => x.first.toString()),
-      q.map((x) => x.last.toString()),
-      plan.closed,
-      o.map((x) => x.symbol),
-      o.map((x) => x.day),
-      o.map((x) => x.first.toString()),
-      o.map((x) => x.last.toString()),
-      o.map((x) => x.detectedAt),
-      o.map((x) => x.splitFrom),
-      holesChange,
-    ]);
-    openGaps = result.rows[0]?.open_gaps ?? undefined;
-  }
-  return {
-    keep: plan.keep,
-    duplicates: plan.duplicates,
-    gapsOpened: plan.gapsOpened,
-    gapsFilled: plan.gapsFilled,
-    gapsSplit: plan.gapsSplit,
-    openGaps,
-  };
-};
+  return stored;
+}

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { type Statement, statement } from '../db.js';
 import { OffsetConflictError, type PartitionConflict } from '../errors.js';
 import type { PartitionOffset, Watermarks } from '../records.js';
 
@@ -103,22 +104,13 @@ export async function claimPartition(client: pg.ClientBase, req: ClaimRequest): 
 
 /**
  * Inside the flush transaction: advance every partition of the batch from its first offset to its
- * next, only where our epoch still holds and the stored offset is where the batch starts. Throws
- * OffsetConflictError naming each partition that did not advance: 'committed' when the stored offset
- * already is the batch's end (this batch was written by an attempt whose COMMIT reply was lost),
- * 'fenced' otherwise (another claim moved the epoch or the offset on).
+ * next, only where our epoch still holds and the stored offset is where the batch starts. Reading
+ * its result throws OffsetConflictError naming each partition that did not advance: 'committed'
+ * when the stored offset already is the batch's end (this batch was written by an attempt whose
+ * COMMIT reply was lost), 'fenced' otherwise (another claim moved the epoch or the offset on).
  */
-export async function advanceOffsets(
-  tx: pg.ClientBase,
-  groupId: string,
-  offsets: readonly PartitionOffset[],
-): Promise<void> {
-  const { rows } = await tx.query<{
-    topic: string;
-    partition: number;
-    advanced: boolean;
-    committed: boolean;
-  }>(
+export function advanceOffsets(groupId: string, offsets: readonly PartitionOffset[]): Statement<void> {
+  return statement(
     `with v as (
        select * from unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[])
                   as v(topic, partition, from_offset, next_offset, epoch)
@@ -144,14 +136,16 @@ export async function advanceOffsets(
       offsets.map((o) => o.nextOffset),
       offsets.map((o) => o.epoch),
     ],
+    ({ rows }) => {
+      const conflicts: PartitionConflict[] = [];
+      for (const r of rows as { topic: string; partition: number; advanced: boolean; committed: boolean }[])
+        if (!r.advanced)
+          conflicts.push({
+            topic: r.topic,
+            partition: r.partition,
+            reason: r.committed ? 'committed' : 'fenced',
+          });
+      if (conflicts.length > 0) throw new OffsetConflictError(conflicts);
+    },
   );
-  const conflicts: PartitionConflict[] = [];
-  for (const r of rows)
-    if (!r.advanced)
-      conflicts.push({
-        topic: r.topic,
-        partition: r.partition,
-        reason: r.committed ? 'committed' : 'fenced',
-      });
-  if (conflicts.length > 0) throw new OffsetConflictError(conflicts);
 }

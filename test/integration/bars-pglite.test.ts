@@ -32,8 +32,13 @@ type Queryable = PGlite | Transaction;
 const asClient = (db: Queryable) =>
   ({
     query: async (text: string, params?: unknown[]) => {
-      const r = await db.query(text, params);
-      return { rows: r.rows, rowCount: r.affectedRows ?? 0 };
+      if (params) {
+        const r = await db.query(text, params);
+        return { rows: r.rows, rowCount: r.affectedRows ?? 0 };
+      }
+      // A round trip of statements (src/db.ts): a simple query, one result per statement.
+      const rs = (await db.exec(text)).map((r) => ({ rows: r.rows, rowCount: r.affectedRows ?? 0 }));
+      return rs.length === 1 ? rs[0] : rs;
     },
   }) as unknown as pg.ClientBase;
 
@@ -49,7 +54,7 @@ function flush(db: PGlite, rows: readonly TickRow[]) {
     await tx.query(`${COPY_TICKS_SQL.replace('stdin', "'/dev/blob'")}`, [], {
       blob: new Blob([copyText(rows, ids)]),
     });
-    return step(asClient(tx), columnsOf(rows), ids);
+    return step.isolated(asClient(tx), columnsOf(rows), ids);
   });
 }
 

@@ -3,6 +3,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barStep, rebuildBars, TIMEFRAMES } from '../../src/bars/index.js';
+import { command, RoundTrip } from '../../src/db.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { DATA_CAPTURE_SQL_DIR, readSqlFiles } from '../../src/schema/sql-files.js';
 import type { TickRow } from '../../src/transform/types.js';
@@ -29,18 +30,32 @@ const us = (iso: string) => Date.parse(iso) * 1000;
 
 /**
  * One flush as the sink runs it: in one transaction, reserve the rows' ids from the sequence,
- * COPY the rows with them, then run the bar step on the committed rows (all of them here), which
- * merges their partial bars without reading a tick back. Returns the step's counts.
+ * COPY the rows with them, then merge their partial bars (all rows committed here) without reading
+ * a tick back: in the last round trip with the commit, or `isolated` as the sink's redo after a
+ * data error runs it, under a savepoint. Returns the step's counts.
  */
-async function flush(db: pg.Pool, rows: readonly TickRow[]): Promise<Record<string, number>> {
+async function flush(
+  db: pg.Pool,
+  rows: readonly TickRow[],
+  isolated = false,
+): Promise<Record<string, number>> {
   const client = await db.connect();
   try {
     await client.query('begin');
     const ids = await reserveIds(client, rows.length);
     await copyTicks(client, rows, ids);
-    const counts = await step(client, columnsOf(rows), ids);
-    await client.query('commit');
-    return counts;
+    if (isolated) {
+      const counts = await step.isolated(client, columnsOf(rows), ids);
+      await client.query('commit');
+      return counts;
+    }
+    const last = new RoundTrip();
+    const bars = step.statements(columnsOf(rows), ids);
+    if (bars) last.add(bars.lock);
+    const counts = bars ? last.add(bars.merge) : undefined;
+    last.add(command('commit'));
+    await last.send(client);
+    return counts?.() ?? {};
   } catch (err) {
     await client.query('rollback');
     throw err;
@@ -306,7 +321,7 @@ describe('bars merged from the flush’s partial bars, on the real stack', () =>
         }
       }
       expect(committed).toHaveLength(rows.length - 1);
-      await step(
+      await step.isolated(
         client,
         columnsOf(committed.map((i) => rows[i] as TickRow)),
         committed.map((i) => ids[i] as string),
@@ -320,26 +335,30 @@ describe('bars merged from the flush’s partial bars, on the real stack', () =>
   });
 
   it('a flush whose bars hit a data error stores its ticks and gives the bars up, never wedging', async () => {
-    // A constraint the bars of one symbol violate: the bar step rolls back to its savepoint,
-    // counts and logs it, and the flush's ticks commit.
+    // A constraint the bars of one symbol violate: the flush fails, and its redo's bar step rolls
+    // back to its savepoint, counts and logs it, and the ticks commit.
     await db.query(
       `alter table data_capture.ohlcv_bars add constraint test_no_bad_bars check (symbol <> 'BADB3')`,
     );
     const before = await barsErrors();
     try {
       const t0 = us('2024-03-07T14:00:00Z');
-      const counts = await flush(db, [
+      const rows = [
         tick('BADB3', 1_050_000_000n, 10_000_000_000n, t0),
         tick('GOOD3', 1_050_000_000n, 10_000_000_000n, t0 + 1_000_000),
         tick('BADB3', 1_050_000_000n, 10_000_000_000n, t0 + 2_000_000),
-      ]);
+      ];
+      // In the flush's last round trip the error fails the transaction: nothing is stored...
+      await expect(flush(db, rows)).rejects.toMatchObject({ code: '23514' });
+      // ...and the sink's redo runs the step isolated.
+      const counts = await flush(db, rows, true);
       expect(counts).toEqual({});
       expect(await barsErrors()).toBe(before + 1);
-      const { rows } = await db.query(
+      const stored = await db.query(
         `select symbol, count(*)::int as n from data_capture.market_ticks
           where tick_time >= '2024-03-07 14:00+00' and tick_time < '2024-03-07 14:01+00' group by 1 order by 1`,
       );
-      expect(rows).toEqual([
+      expect(stored.rows).toEqual([
         { symbol: 'BADB3', n: 2 },
         { symbol: 'GOOD3', n: 1 },
       ]);

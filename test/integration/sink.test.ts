@@ -1,14 +1,17 @@
 import type pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { barStep } from '../../src/bars/index.js';
 import { CopyRowsBuilder } from '../../src/copy-rows.js';
-import { withClient } from '../../src/db.js';
+import { run, withClient } from '../../src/db.js';
 import { OffsetConflictError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { emptyTickColumns } from '../../src/records.js';
+import { checkTrades, forgetTrades } from '../../src/trades/index.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
 import { FlushBatch } from '../../src/writers/batch.js';
-import { CopySink, reserveIds } from '../../src/writers/copy-sink.js';
+import { CopySink, drawIds, reserveIds } from '../../src/writers/copy-sink.js';
 import { claimPartition, type OutOfRangePolicy } from '../../src/writers/offset-store.js';
 import { emptyCopyRows } from '../support/copy-rows.js';
 import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
@@ -107,6 +110,28 @@ const sink = (rejected: unknown[] = []) =>
     deadlineMs: 60_000,
   });
 
+const ZONE = 'America/Sao_Paulo';
+
+/** The sink as the worker composes it: with the bars, and the trade numbers unless `trades` is false. */
+const fullSink = (metrics = createMetrics(), trades = true) =>
+  new CopySink(db, metrics, {
+    groupId: GROUP,
+    deadLetter: async () => undefined,
+    bars: barStep(ZONE, metrics, pino({ level: 'silent' })),
+    ...(trades
+      ? {
+          trades: {
+            check: (ticks) => checkTrades(ticks, ZONE),
+            forget: (client, ticks, rows) => forgetTrades(client, ticks, rows, ZONE),
+          },
+        }
+      : {}),
+    deadlineMs: 60_000,
+  });
+
+const counter = async (metrics: ReturnType<typeof createMetrics>, kind: string) =>
+  (await metrics.flushErrors.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
+
 const stored = async (partition: number) =>
   Number(
     (
@@ -145,6 +170,27 @@ describe('reserving ids from a sequence', () => {
   });
 });
 
+describe('drawing ids in the flush’s round trip', () => {
+  it.each([
+    ['consecutive values come back as the list from the first', 'increment by 1', true],
+    ['values with gaps are left, for the listed fallback', 'increment by 3', false],
+    ['a sequence that wrapped around is not taken as consecutive', 'maxvalue 9007199254740100 cycle', false],
+  ])('%s', async (_name, options, consecutive) => {
+    const first = 9007199254740000n;
+    await withClient(db, async (c) => {
+      await c.query(`create temporary sequence draw_test ${options} start with ${first}`);
+      try {
+        const ids = await run(c, drawIds('pg_temp.draw_test', 150));
+        if (consecutive)
+          expect(ids).toEqual(Array.from({ length: 150 }, (_, k) => String(first + BigInt(k))));
+        else expect(ids).toBeUndefined();
+      } finally {
+        await c.query('drop sequence pg_temp.draw_test');
+      }
+    });
+  });
+});
+
 describe('CopySink on the real stack', () => {
   it('writes a batch once: the same batch again (a retry after a lost COMMIT reply) is refused as committed', async () => {
     const c = await claim(0);
@@ -178,6 +224,48 @@ describe('CopySink on the real stack', () => {
     const c = await claim(2);
     await expect(sink().write(ticks(2, 10, 2, c.epoch))).rejects.toBeInstanceOf(OffsetConflictError);
     expect(await stored(2)).toBe(0);
+  });
+
+  it('with trade numbers and bars: records the trades and merges the bars with the ticks', async () => {
+    const c = await claim(4);
+    const first = await fullSink().write(ticks(4, 0, 5, c.epoch));
+    expect(first.rowsByTable.market_ticks).toBe(5);
+    expect(first.barsByTimeframe['1m']).toBe(1);
+    const next = await fullSink().write(ticks(4, 5, 4, c.epoch));
+    expect(next.duplicateTrades).toBe(0);
+    expect(await stored(4)).toBe(9);
+    const { rows } = await db.query(
+      `select volume::text, trade_count from data_capture.ohlcv_bars
+        where timeframe = '1m' and symbol = 'PETR4' and bar_time = '2025-03-07 14:00+00'`,
+    );
+    expect(rows).toEqual([{ volume: '900.00', trade_count: 9 }]);
+    const seq = await db.query(
+      `select first_trade::text, last_trade::text from data_capture.trade_sequences where symbol = 'PETR4'`,
+    );
+    expect(seq.rows).toEqual([{ first_trade: '0', last_trade: '8' }]);
+    expect(await nextOffset(4)).toBe('9');
+    // The same batch again (a retry after a lost COMMIT reply) is refused as committed.
+    await expect(fullSink().write(ticks(4, 5, 4, c.epoch))).rejects.toBeInstanceOf(OffsetConflictError);
+  });
+
+  it('a data error of the bars fails the first attempt; the redo stores the ticks and gives the bars up', async () => {
+    const c = await claim(5);
+    const metrics = createMetrics();
+    await owner.query(
+      `alter table data_capture.ohlcv_bars add constraint sink_test_no_bars check (symbol <> 'PETR4') not valid`,
+    );
+    try {
+      // Without trade numbers: the trades of these offsets were stored by the test before.
+      const result = await fullSink(metrics, false).write(ticks(5, 0, 3, c.epoch));
+      expect(result.rowsByTable.market_ticks).toBe(3);
+      expect(result.barsByTimeframe).toEqual({});
+    } finally {
+      await owner.query(`alter table data_capture.ohlcv_bars drop constraint sink_test_no_bars`);
+    }
+    expect(await counter(metrics, 'data')).toBe(1);
+    expect(await counter(metrics, 'bars')).toBe(1);
+    expect(await stored(5)).toBe(3);
+    expect(await nextOffset(5)).toBe('3');
   });
 
   it('gives ticks ids from the sequence, in row order, and isolates a row the database refuses', async () => {

@@ -7,17 +7,12 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyTickColumns, type TickColumns } from '../../src/records.js';
 import { migrate } from '../../src/schema/index.js';
-import {
-  countOpenGaps,
-  forgetTrades,
-  listGaps,
-  recordTrades,
-  type TradeStepResult,
-} from '../../src/trades/index.js';
+import { countOpenGaps, forgetTrades, listGaps } from '../../src/trades/index.js';
 import { forgetOldTrades } from '../../src/trades/retention.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { TICK_COLUMNS, tickLine } from '../../src/transform/copy-format.js';
 import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
+import { recordTrades, type TradeStepResult } from '../support/trades.js';
 
 const SP = 'America/Sao_Paulo';
 const root = resolve(import.meta.dirname, '../..');
