@@ -21,7 +21,7 @@ import type { Claim } from './writers/offset-store.js';
  *  4. flush: the open batch closes on rows, bytes or age and is queued; one transaction moves its
  *     offsets (compare-and-set, fenced by the claim's epoch), COPYs its rows and writes their bars.
  *     Fetching waits while the queue is full.
- *  5. committed: Kafka gets an advisory commit.
+ *  5. committed: Kafka gets an advisory commit (the next flush does not wait for it).
  *  6. revoked: on a rebalance every claim and the open batch are void; a fenced partition is claimed
  *     again; a batch a lost COMMIT reply already stored is dropped.
  *  7. stop: stop fetching, flush what was read, commit, leave the group.
@@ -73,6 +73,8 @@ export class Pipeline {
   private flushStartedAt: number | undefined;
   /** Rows in closed batches not yet committed (queued or being written). */
   private queuedRows = 0;
+  /** The advisory Kafka commits of committed flushes, chained (Source.commit never rejects). */
+  private kafkaCommits: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ports: PipelinePorts,
@@ -270,7 +272,9 @@ export class Pipeline {
       try {
         await sink.write(batch);
         this.observeLatency(batch);
-        await source.commit([...batch.offsets.values()]);
+        // Advisory, so the next flush does not wait for it (~3 ms a flush); in order, one at a time.
+        const offsets = [...batch.offsets.values()];
+        this.kafkaCommits = this.kafkaCommits.then(() => source.commit(offsets));
         return;
       } catch (err) {
         const kind = classifyError(err);
@@ -363,6 +367,7 @@ export class Pipeline {
     await this.ports.source.handled();
     if (this.fatal === undefined) this.closeBatch();
     await this.queue.onIdle();
+    await this.kafkaCommits;
     await this.ports.source.stop();
     await this.ports.decoder.stop();
   }

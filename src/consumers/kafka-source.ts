@@ -41,7 +41,7 @@ export interface Source {
   start(handlers: SourceHandlers): Promise<void>;
   /** Claim this partition again before its next batch (after a fence), reading on from the stored offset. */
   reclaim(topic: string, partition: number): void;
-  /** Advisory commit to Kafka after the database commit, so lag tools see progress. */
+  /** Advisory commit to Kafka after the database commit, so lag tools see progress; never rejects (logged). */
   commit(offsets: readonly PartitionOffset[]): Promise<void>;
   pauseAll(): void;
   /** Resolves once the batch handed over last has been handled. */

@@ -23,7 +23,15 @@ import { sourceBatch } from '../support/source-batch.js';
  */
 type Step = 'ok' | Error | (() => Promise<void>);
 
-function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: number } = {}) {
+function setup(
+  opts: {
+    script?: Step[];
+    maxRows?: number;
+    maxPendingFlushes?: number;
+    /** Awaited by each advisory Kafka commit before it is recorded. */
+    commitWait?: () => Promise<void>;
+  } = {},
+) {
   const metrics = createMetrics();
   const calls = { reclaims: [] as string[], commits: [] as PartitionOffset[][], stopped: [] as string[] };
   let handlers: SourceHandlers | undefined;
@@ -34,6 +42,7 @@ function setup(opts: { script?: Step[]; maxRows?: number; maxPendingFlushes?: nu
     },
     reclaim: (topic, partition) => calls.reclaims.push(`${topic}[${partition}]`),
     commit: async (offsets) => {
+      await opts.commitWait?.();
       calls.commits.push([...offsets]);
     },
     pauseAll: () => undefined,
@@ -256,6 +265,29 @@ describe('Pipeline decisions (fake ports, no servers)', () => {
     await stopped;
     expect(p.writes.map((w) => w.lines)).toEqual([['PETR4\n', 'VALE3\n'], ['ITUB4\n']]);
     expect(p.calls.commits.length).toBe(2);
+    expect(p.calls.stopped).toEqual(['source', 'decoder']);
+  });
+
+  it('does not hold the next flush for the advisory Kafka commit; stop waits for the commits, in order', async () => {
+    const releases: (() => void)[] = [];
+    const p = setup({ commitWait: () => new Promise<void>((r) => releases.push(r)) });
+    await p.pipeline.start();
+    await p.claim(0);
+    await p.put(0, 0, ['PETR4', 'VALE3']);
+    await p.put(0, 2, ['ITUB4', 'BBAS3']);
+    await p.settle();
+    // Both batches written while the first Kafka commit is still waiting; the second not yet sent.
+    expect(p.writes).toHaveLength(2);
+    expect(releases).toHaveLength(1);
+    const stopped = p.pipeline.stop();
+    await p.settle();
+    expect(p.calls.stopped).toEqual([]);
+    releases[0]?.();
+    await p.settle();
+    expect(releases).toHaveLength(2);
+    releases[1]?.();
+    await stopped;
+    expect(p.calls.commits).toEqual(p.writes.map((w) => w.offsets));
     expect(p.calls.stopped).toEqual(['source', 'decoder']);
   });
 
