@@ -122,6 +122,7 @@ export function createWorker(cfg: Config, log: Logger): Worker {
       topicKinds,
       batch: { maxRows: cfg.FLUSH_ROWS, maxBytes: cfg.FLUSH_BYTES, maxAgeMs: cfg.FLUSH_INTERVAL_MS },
       maxPendingFlushes: cfg.MAX_PENDING_FLUSHES,
+      lanes: cfg.FLUSH_LANES,
       decode: {
         timeZone: cfg.EXCHANGE_TIME_ZONE,
         futureWindowUs: cfg.FUTURE_WINDOW_MS * 1000,

@@ -114,7 +114,11 @@ export const ENV = {
   },
   MAX_PENDING_FLUSHES: {
     schema: int(1, 64).default(1),
-    doc: 'closed batches queued for the database (one is written at a time) before fetching pauses',
+    doc: 'closed batches queued for the database (besides one being written per lane) before fetching pauses',
+  },
+  FLUSH_LANES: {
+    schema: int(1, 4).default(2),
+    doc: "flush transactions written at the same time, each for its own partitions (a partition's batches are always written in order); one more database connection each",
   },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -54,23 +54,43 @@ export interface PipelinePorts {
 export interface PipelineSettings {
   topicKinds: ReadonlyMap<string, TopicKind>;
   batch: BatchLimits;
-  /** Closed batches queued for the database (one is written at a time) before fetching pauses. */
+  /** Closed batches queued for the database (all lanes) before fetching pauses. */
   maxPendingFlushes: number;
+  /**
+   * Flush lanes: each owns its partitions (assigned on first sight, never moved) and writes their
+   * batches in order, one at a time; lanes write at the same time on their own connections.
+   */
+  lanes: number;
   decode: BatchContext;
   /** A flush running longer makes the pipeline not ready. */
   flushDeadlineMs: number;
 }
 
+/**
+ * A flush lane: the open batch of its partitions and the queue of their closed batches. One flush
+ * at a time per lane: a second flush of a partition overlapping the first could hold a chunk the
+ * first's retry needs while waiting (for its offsets) for the first to commit, a deadlock
+ * PostgreSQL cannot see. Two lanes never wait for each other in the worker; what they wait for in
+ * PostgreSQL (a symbol's lock, a chunk being created), PostgreSQL sees and resolves.
+ */
+class Lane {
+  readonly buffer: BatchBuffer;
+  readonly queue = new PQueue({ concurrency: 1 });
+  ageTimer: NodeJS.Timeout | undefined;
+  flushStartedAt: number | undefined;
+
+  constructor(limits: BatchLimits, now: () => number) {
+    this.buffer = new BatchBuffer(limits, now);
+  }
+}
+
 export class Pipeline {
-  private readonly buffer: BatchBuffer;
-  // One flush at a time: a second one overlapping it can hold a chunk its predecessor's retry
-  // needs while waiting for that predecessor to commit first, a deadlock PostgreSQL cannot see.
-  private readonly queue = new PQueue({ concurrency: 1 });
+  private readonly lanes: Lane[];
+  /** Each partition's lane, kept for the process's life: its batches are then always written in order. */
+  private readonly laneOf = new Map<string, Lane>();
   private readonly epochs = new Map<string, string>();
-  private ageTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private fatal: unknown;
-  private flushStartedAt: number | undefined;
   /** Rows in closed batches not yet committed (queued or being written). */
   private queuedRows = 0;
   /** The advisory Kafka commits of committed flushes, chained (Source.commit never rejects). */
@@ -80,7 +100,10 @@ export class Pipeline {
     private readonly ports: PipelinePorts,
     private readonly settings: PipelineSettings,
   ) {
-    this.buffer = new BatchBuffer(settings.batch, () => ports.clock.now());
+    this.lanes = Array.from(
+      { length: settings.lanes },
+      () => new Lane(settings.batch, () => ports.clock.now()),
+    );
   }
 
   /** Not stopping, no fatal error, the source consuming, and no flush past its deadline. */
@@ -93,8 +116,22 @@ export class Pipeline {
   }
 
   private get flushOverdue(): boolean {
-    const started = this.flushStartedAt;
-    return started !== undefined && this.ports.clock.now() - started > this.settings.flushDeadlineMs;
+    const now = this.ports.clock.now();
+    return this.lanes.some(
+      (l) => l.flushStartedAt !== undefined && now - l.flushStartedAt > this.settings.flushDeadlineMs,
+    );
+  }
+
+  /** The partition's lane: the one with the fewest partitions when it is first seen. */
+  private lane(key: string): Lane {
+    let lane = this.laneOf.get(key);
+    if (!lane) {
+      const owned = new Map(this.lanes.map((l) => [l, 0]));
+      for (const l of this.laneOf.values()) owned.set(l, (owned.get(l) ?? 0) + 1);
+      lane = this.lanes.reduce((a, b) => ((owned.get(b) ?? 0) < (owned.get(a) ?? 0) ? b : a));
+      this.laneOf.set(key, lane);
+    }
+    return lane;
   }
 
   async start(): Promise<void> {
@@ -145,12 +182,14 @@ export class Pipeline {
   private rebalanced(): void {
     this.epochs.clear();
     this.ports.metrics.partitionsOwned.set(0);
-    const dropped = this.buffer.take();
-    if (dropped)
-      this.ports.log.info(
-        { rows: dropped.rows },
-        'rebalance: dropped the open batch; its messages will be read again',
-      );
+    for (const lane of this.lanes) {
+      const dropped = lane.buffer.take();
+      if (dropped)
+        this.ports.log.info(
+          { rows: dropped.rows },
+          'rebalance: dropped the open batch; its messages will be read again',
+        );
+    }
     this.updateBufferGauge();
   }
 
@@ -182,10 +221,11 @@ export class Pipeline {
     // A rebalance or a fence during those awaits voids these rows: they are read again under the new claim.
     if (this.epochs.get(key) !== epoch) return;
     // From here to the end of the method nothing awaits, so the batch cannot close half-filled.
-    const open = this.buffer.open();
+    const lane = this.lane(key);
+    const open = lane.buffer.open();
     open.add(batch, decoded.rows, decoded.ticks);
     open.advance(topic, partition, batch.fromOffset, offsets[offsets.length - 1] as string, epoch);
-    this.afterAdd();
+    this.afterAdd(lane);
     await this.waitForRoom(heartbeat);
   }
 
@@ -215,29 +255,29 @@ export class Pipeline {
     );
   }
 
-  private afterAdd(): void {
-    if (this.buffer.isDue()) {
-      this.closeBatch();
+  private afterAdd(lane: Lane): void {
+    if (lane.buffer.isDue()) {
+      this.closeBatch(lane);
       return;
     }
     this.updateBufferGauge();
-    if (!this.ageTimer) {
-      const wait = this.buffer.msUntilDue();
-      if (wait !== undefined) this.ageTimer = setTimeout(() => this.closeBatch(), wait);
+    if (!lane.ageTimer) {
+      const wait = lane.buffer.msUntilDue();
+      if (wait !== undefined) lane.ageTimer = setTimeout(() => this.closeBatch(lane), wait);
     }
   }
 
-  /** flush: close the open batch and queue its transaction. */
-  private closeBatch(): void {
-    if (this.ageTimer) clearTimeout(this.ageTimer);
-    this.ageTimer = undefined;
-    const batch = this.buffer.take();
+  /** flush: close the lane's open batch and queue its transaction. */
+  private closeBatch(lane: Lane): void {
+    if (lane.ageTimer) clearTimeout(lane.ageTimer);
+    lane.ageTimer = undefined;
+    const batch = lane.buffer.take();
     if (!batch) return;
     const rows = batch.rows;
     this.queuedRows += rows;
     this.ports.metrics.pendingFlushes.inc();
-    void this.queue
-      .add(() => this.flush(batch))
+    void lane.queue
+      .add(() => this.flush(lane, batch))
       .finally(() => {
         this.queuedRows -= rows;
         this.ports.metrics.pendingFlushes.dec();
@@ -247,17 +287,23 @@ export class Pipeline {
   }
 
   private updateBufferGauge(): void {
-    this.ports.metrics.bufferRows.set(this.buffer.rows + this.queuedRows);
+    const open = this.lanes.reduce((n, l) => n + l.buffer.rows, 0);
+    this.ports.metrics.bufferRows.set(open + this.queuedRows);
   }
 
   /** Backpressure: while the database is behind, stop taking batches from Kafka (memory stays bounded). */
   private async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
-    const full = () => this.queue.size + this.queue.pending > this.settings.maxPendingFlushes;
+    const queued = () => this.lanes.reduce((n, l) => n + l.queue.size + l.queue.pending, 0);
+    // The lanes' writes in progress do not count: each may have one, as one lane had.
+    const full = () => queued() - this.lanes.length + 1 > this.settings.maxPendingFlushes;
     if (!full()) return;
     this.ports.metrics.fetchPaused.set(1);
     try {
       while (full() && this.fatal === undefined) {
-        await Promise.race([new Promise((resolve) => this.queue.once('next', resolve)), sleep(1_000)]);
+        await Promise.race([
+          ...this.lanes.map((l) => new Promise((resolve) => l.queue.once('next', resolve))),
+          sleep(1_000),
+        ]);
         await heartbeat().catch(() => undefined);
       }
     } finally {
@@ -265,10 +311,10 @@ export class Pipeline {
     }
   }
 
-  private async flush(batch: FlushBatch): Promise<void> {
+  private async flush(lane: Lane, batch: FlushBatch): Promise<void> {
     const { sink, source, metrics, log, clock } = this.ports;
     for (let attempt = 0; !batch.isEmpty && this.fatal === undefined; attempt++) {
-      this.flushStartedAt = clock.now();
+      lane.flushStartedAt = clock.now();
       try {
         await sink.write(batch);
         this.observeLatency(batch);
@@ -279,7 +325,7 @@ export class Pipeline {
       } catch (err) {
         const kind = classifyError(err);
         if (err instanceof OffsetConflictError) {
-          this.resolveConflicts(batch, err);
+          this.resolveConflicts(lane, batch, err);
           continue;
         }
         metrics.flushErrors.inc({ kind });
@@ -294,7 +340,7 @@ export class Pipeline {
         );
         await sleep(wait);
       } finally {
-        this.flushStartedAt = undefined;
+        lane.flushStartedAt = undefined;
       }
     }
   }
@@ -304,7 +350,7 @@ export class Pipeline {
    * attempt's COMMIT reply was lost); 'fenced' ones are another claim's now, so they are claimed again
    * and their rows, here and in the open batch, read again from the stored offset.
    */
-  private resolveConflicts(batch: FlushBatch, err: OffsetConflictError): void {
+  private resolveConflicts(lane: Lane, batch: FlushBatch, err: OffsetConflictError): void {
     const { metrics, log, source } = this.ports;
     const keys = new Set(err.conflicts.map((c) => partitionKey(c.topic, c.partition)));
     const dropped = batch.dropPartitions(keys);
@@ -318,7 +364,7 @@ export class Pipeline {
     const fenced = new Set(
       err.conflicts.filter((c) => c.reason === 'fenced').map((c) => partitionKey(c.topic, c.partition)),
     );
-    if (fenced.size > 0) this.buffer.open().dropPartitions(fenced);
+    if (fenced.size > 0) lane.buffer.open().dropPartitions(fenced);
     metrics.partitionsOwned.set(this.epochs.size);
     log.warn(
       { conflicts: err.conflicts, droppedRows: dropped },
@@ -365,8 +411,8 @@ export class Pipeline {
     this.ports.source.pauseAll();
     // The batch being handled finishes (one is handed over at a time); later ones return at once.
     await this.ports.source.handled();
-    if (this.fatal === undefined) this.closeBatch();
-    await this.queue.onIdle();
+    if (this.fatal === undefined) for (const lane of this.lanes) this.closeBatch(lane);
+    await Promise.all(this.lanes.map((l) => l.queue.onIdle()));
     await this.kafkaCommits;
     await this.ports.source.stop();
     await this.ports.decoder.stop();

@@ -28,6 +28,7 @@ function setup(
     script?: Step[];
     maxRows?: number;
     maxPendingFlushes?: number;
+    lanes?: number;
     /** Awaited by each advisory Kafka commit before it is recorded. */
     commitWait?: () => Promise<void>;
   } = {},
@@ -106,6 +107,7 @@ function setup(
       topicKinds: new Map([['ticks', 'ticks']]),
       batch: { maxRows: opts.maxRows ?? 2, maxBytes: 1 << 20, maxAgeMs: 60_000 },
       maxPendingFlushes: opts.maxPendingFlushes ?? 4,
+      lanes: opts.lanes ?? 1,
       decode: { timeZone: 'UTC', futureWindowUs: 0, pastWindowUs: 0 },
       flushDeadlineMs: 1_000,
     },
@@ -289,6 +291,30 @@ describe('Pipeline decisions (fake ports, no servers)', () => {
     await stopped;
     expect(p.calls.commits).toEqual(p.writes.map((w) => w.offsets));
     expect(p.calls.stopped).toEqual(['source', 'decoder']);
+  });
+
+  it('two lanes write two partitions at the same time; a partition’s batches stay in order in its lane', async () => {
+    let release: () => void = () => undefined;
+    const blocked = () => new Promise<void>((r) => (release = r));
+    const p = setup({ script: [blocked], lanes: 2 });
+    await p.pipeline.start();
+    await p.claim(0);
+    await p.claim(1);
+    await p.put(0, 0, ['PETR4', 'VALE3']); // lane 1: written, held open by the sink
+    await p.put(0, 2, ['ITUB4', 'BBAS3']); // lane 1: queued behind it
+    await p.put(1, 0, ['WEGE3', 'ABEV3']); // lane 2: written meanwhile
+    await p.settle();
+    expect(p.writes.map((w) => w.lines)).toEqual([
+      ['PETR4\n', 'VALE3\n'],
+      ['WEGE3\n', 'ABEV3\n'],
+    ]);
+    release();
+    await p.settle();
+    expect(
+      p.writes.map((w) => w.offsets.map((o) => `${o.partition}:${o.fromOffset}-${o.nextOffset}`)),
+    ).toEqual([['0:0-2'], ['1:0-2'], ['0:2-4']]);
+    await p.pipeline.stop();
+    expect(p.calls.commits).toHaveLength(3);
   });
 
   it('counts every closed, uncommitted batch in the buffer gauge, queued ones too', async () => {
