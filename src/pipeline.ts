@@ -122,12 +122,15 @@ export class Pipeline {
     );
   }
 
-  /** The partition's lane: the one with the fewest partitions when it is first seen. */
+  /** The partition's lane: when first seen, the one owning the fewest of the claimed partitions. */
   private lane(key: string): Lane {
     let lane = this.laneOf.get(key);
     if (!lane) {
       const owned = new Map(this.lanes.map((l) => [l, 0]));
-      for (const l of this.laneOf.values()) owned.set(l, (owned.get(l) ?? 0) + 1);
+      for (const k of this.epochs.keys()) {
+        const l = this.laneOf.get(k);
+        if (l) owned.set(l, (owned.get(l) ?? 0) + 1);
+      }
       lane = this.lanes.reduce((a, b) => ((owned.get(b) ?? 0) < (owned.get(a) ?? 0) ? b : a));
       this.laneOf.set(key, lane);
     }
@@ -294,16 +297,21 @@ export class Pipeline {
   /** Backpressure: while the database is behind, stop taking batches from Kafka (memory stays bounded). */
   private async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
     const queued = () => this.lanes.reduce((n, l) => n + l.queue.size + l.queue.pending, 0);
-    // The lanes' writes in progress do not count: each may have one, as one lane had.
+    // Fetching pauses once MAX_PENDING_FLUSHES batches wait beyond one per lane (one lane: beyond
+    // the one being written).
     const full = () => queued() - this.lanes.length + 1 > this.settings.maxPendingFlushes;
     if (!full()) return;
     this.ports.metrics.fetchPaused.set(1);
     try {
       while (full() && this.fatal === undefined) {
-        await Promise.race([
-          ...this.lanes.map((l) => new Promise((resolve) => l.queue.once('next', resolve))),
-          sleep(1_000),
-        ]);
+        let next: () => void = () => undefined;
+        const written = new Promise<void>((resolve) => {
+          next = resolve;
+          for (const l of this.lanes) l.queue.on('next', next);
+        });
+        await Promise.race([written, sleep(1_000)]);
+        // Every lane's listener goes, whether it fired or not (an idle lane's would pile up).
+        for (const l of this.lanes) l.queue.off('next', next);
         await heartbeat().catch(() => undefined);
       }
     } finally {

@@ -317,6 +317,32 @@ describe('Pipeline decisions (fake ports, no servers)', () => {
     expect(p.calls.commits).toHaveLength(3);
   });
 
+  it('pauses the source once MAX_PENDING_FLUSHES batches wait beyond one written per lane', async () => {
+    const releases: (() => void)[] = [];
+    const held = () => new Promise<void>((r) => releases.push(r));
+    const p = setup({ script: [held, held, held], lanes: 2, maxPendingFlushes: 1 });
+    await p.pipeline.start();
+    await p.claim(0);
+    await p.claim(1);
+    await p.put(0, 0, ['PETR4', 'VALE3']); // lane 1, being written
+    await p.put(1, 0, ['WEGE3', 'ABEV3']); // lane 2, being written
+    let returned = false;
+    const third = p.put(0, 2, ['ITUB4', 'BBAS3']).then(() => {
+      returned = true;
+    }); // waits in lane 1: the source must pause
+    await p.settle();
+    expect(returned).toBe(false);
+    expect((await p.metrics.fetchPaused.get()).values[0]?.value).toBe(1);
+    releases[1]?.(); // lane 2 done: room again
+    await third;
+    expect((await p.metrics.fetchPaused.get()).values[0]?.value).toBe(0);
+    for (const r of releases) r();
+    await p.settle();
+    releases[2]?.();
+    await p.pipeline.stop();
+    expect(p.writes).toHaveLength(3);
+  });
+
   it('counts every closed, uncommitted batch in the buffer gauge, queued ones too', async () => {
     let release: () => void = () => undefined;
     const blocked = () => new Promise<void>((r) => (release = r));
