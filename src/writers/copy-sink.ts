@@ -86,6 +86,25 @@ export interface Sink {
   write(batch: FlushBatch): Promise<unknown>;
 }
 
+/** What the flush's first two round trips leave: the kept tick rows, their values and ids. */
+interface Started {
+  /** Row numbers of the ticks to COPY; undefined: all of them. */
+  keep: number[] | undefined;
+  ticks: TickColumns;
+  ids: string[];
+  duplicates: number;
+  openGaps: number | undefined;
+}
+
+/** What the COPYs stored per table, and the rows the database refused (isolated only). */
+interface Copied {
+  rowsByTable: Record<TableName, number>;
+  bytesByTable: Record<TableName, number>;
+  rejected: RejectedRow[];
+  /** Positions of refused ticks among the kept ones. */
+  rejectedTicks: Set<number> | undefined;
+}
+
 /**
  * Writes one batch in one transaction: the offsets (compare-and-set, fenced by epoch), every table's
  * rows by COPY, then the bars of its ticks. Rows the database rejects are found by bisection under
@@ -133,75 +152,18 @@ export class CopySink implements Sink {
     return withClient(this.pool, (client) =>
       withDeadline(client, 'flush transaction', this.opts.deadlineMs, async () => {
         try {
-          const tickRows = batch.tables.market_ticks;
-          const all = batch.tickColumns();
-          const check = tickRows.length > 0 ? this.opts.trades?.check(all) : undefined;
-          const first = new RoundTrip();
-          first.add(BEGIN);
-          const advanced = first.add(advanceOffsets(this.opts.groupId, [...batch.offsets.values()]));
-          if (check) first.add(check.lock);
-          const stored = check ? first.add(check.read) : undefined;
-          await first.send(client);
-          advanced();
-          const decision = check && stored ? check.decide(stored()) : undefined;
-          const { keep, ticks } = keptTicks(all, decision?.keep);
-
-          const second = new RoundTrip();
-          const openGaps = decision?.write ? second.add(decision.write) : undefined;
-          const tickCount = keep?.length ?? tickRows.length;
-          const drawn = tickCount > 0 ? second.add(drawIds(TICK_ID_SEQUENCE, tickCount)) : undefined;
-          await second.send(client);
-          const ids = drawn ? (drawn() ?? (await reserveIds(client, TICK_ID_SEQUENCE, tickCount))) : [];
-          tickRows.writeIds(ids, keep);
-
-          const rejected: RejectedRow[] = [];
-          const rowsByTable = {} as Record<TableName, number>;
-          const bytesByTable = {} as Record<TableName, number>;
-          let rejectedTicks: Set<number> | undefined;
-          for (const table of TABLES) {
-            const rows = batch.tables[table];
-            // Only the ticks have a selection: those whose trade is new.
-            const selection = table === 'market_ticks' ? keep : undefined;
-            rowsByTable[table] = selection?.length ?? rows.length;
-            bytesByTable[table] = selection ? rows.bytesOf(selection) : rows.bytes;
-            if (rowsByTable[table] === 0) continue;
-            if (!isolate) {
-              await this.copy(client, table, rows.pieces(selection));
-              continue;
-            }
-            // Refusals by position in the selection (the ticks' columns are numbered so too).
-            const refused = new Map<number, Refusal>();
-            const positions = selection ?? Array.from({ length: rows.length }, (_, i) => i);
-            await this.copyBisecting(client, table, rows, positions, 0, refused);
-            for (const [k, why] of refused)
-              rejected.push({ table, source: rows.source(positions[k] as number), ...why });
-            rowsByTable[table] -= refused.size;
-            if (table === 'market_ticks') rejectedTicks = new Set(refused.keys());
-          }
-
-          let barsByTimeframe: Record<string, number> = {};
-          if (isolate) {
-            if (rejectedTicks && rejectedTicks.size > 0 && this.opts.trades)
-              await this.opts.trades.forget(client, ticks, [...rejectedTicks]);
-            barsByTimeframe = await this.isolatedBars(client, ticks, ids, rejectedTicks);
-            if (rejected.length > 0) await this.opts.deadLetter(rejected);
-            await run(client, COMMIT);
-          } else {
-            const last = new RoundTrip();
-            const bars = ids.length > 0 ? this.opts.bars?.statements(ticks, ids) : undefined;
-            if (bars) last.add(bars.lock);
-            const merged = bars ? last.add(bars.merge) : undefined;
-            last.add(COMMIT);
-            await last.send(client);
-            barsByTimeframe = merged?.() ?? {};
-          }
+          const start = await this.begin(client, batch);
+          const copied = await this.copyTables(client, batch, start.keep, isolate);
+          const barsByTimeframe = isolate
+            ? await this.commitIsolated(client, start, copied)
+            : await this.commitWithBars(client, start);
           return {
-            rowsByTable,
-            bytesByTable,
-            rejected,
+            rowsByTable: copied.rowsByTable,
+            bytesByTable: copied.bytesByTable,
+            rejected: copied.rejected,
             barsByTimeframe,
-            duplicateTrades: decision?.duplicates ?? 0,
-            openGaps: openGaps?.(),
+            duplicateTrades: start.duplicates,
+            openGaps: start.openGaps,
           };
         } catch (err) {
           // The first error is the one that matters; a failing rollback only says the connection is gone.
@@ -210,6 +172,96 @@ export class CopySink implements Sink {
         }
       }),
     );
+  }
+
+  /**
+   * Round trips 1 and 2: begin, advance the offsets (throws on a conflict), lock and read the
+   * trade numbers; record the kept ones and draw the kept ticks' ids, written into their lines.
+   */
+  private async begin(client: pg.ClientBase, batch: FlushBatch): Promise<Started> {
+    const tickRows = batch.tables.market_ticks;
+    const all = batch.tickColumns();
+    const check = tickRows.length > 0 ? this.opts.trades?.check(all) : undefined;
+    const first = new RoundTrip();
+    first.add(BEGIN);
+    const advanced = first.add(advanceOffsets(this.opts.groupId, [...batch.offsets.values()]));
+    if (check) first.add(check.lock);
+    const stored = check ? first.add(check.read) : undefined;
+    await first.send(client);
+    advanced();
+    const decision = check && stored ? check.decide(stored()) : undefined;
+    const { keep, ticks } = keptTicks(all, decision?.keep);
+
+    const second = new RoundTrip();
+    const openGaps = decision?.write ? second.add(decision.write) : undefined;
+    const tickCount = keep?.length ?? tickRows.length;
+    const drawn = tickCount > 0 ? second.add(drawIds(TICK_ID_SEQUENCE, tickCount)) : undefined;
+    await second.send(client);
+    const ids = drawn ? (drawn() ?? (await reserveIds(client, TICK_ID_SEQUENCE, tickCount))) : [];
+    tickRows.writeIds(ids, keep);
+    return { keep, ticks, ids, duplicates: decision?.duplicates ?? 0, openGaps: openGaps?.() };
+  }
+
+  /** Round trip 3: every table's rows by COPY; isolated, refused rows bisected out. */
+  private async copyTables(
+    client: pg.PoolClient,
+    batch: FlushBatch,
+    keep: number[] | undefined,
+    isolate: boolean,
+  ): Promise<Copied> {
+    const rejected: RejectedRow[] = [];
+    const rowsByTable = {} as Record<TableName, number>;
+    const bytesByTable = {} as Record<TableName, number>;
+    let rejectedTicks: Set<number> | undefined;
+    for (const table of TABLES) {
+      const rows = batch.tables[table];
+      // Only the ticks have a selection: those whose trade is new.
+      const selection = table === 'market_ticks' ? keep : undefined;
+      rowsByTable[table] = selection?.length ?? rows.length;
+      bytesByTable[table] = selection ? rows.bytesOf(selection) : rows.bytes;
+      if (rowsByTable[table] === 0) continue;
+      if (!isolate) {
+        await this.copy(client, table, rows.pieces(selection));
+        continue;
+      }
+      // Refusals by position in the selection (the ticks' columns are numbered so too).
+      const refused = new Map<number, Refusal>();
+      const positions = selection ?? Array.from({ length: rows.length }, (_, i) => i);
+      await this.copyBisecting(client, table, rows, positions, 0, refused);
+      for (const [k, why] of refused)
+        rejected.push({ table, source: rows.source(positions[k] as number), ...why });
+      rowsByTable[table] -= refused.size;
+      if (table === 'market_ticks') rejectedTicks = new Set(refused.keys());
+    }
+    return { rowsByTable, bytesByTable, rejected, rejectedTicks };
+  }
+
+  /** Round trip 4: the bars' lock and merge, and the commit. */
+  private async commitWithBars(client: pg.ClientBase, start: Started): Promise<Record<string, number>> {
+    const last = new RoundTrip();
+    const bars = start.ids.length > 0 ? this.opts.bars?.statements(start.ticks, start.ids) : undefined;
+    if (bars) last.add(bars.lock);
+    const merged = bars ? last.add(bars.merge) : undefined;
+    last.add(COMMIT);
+    await last.send(client);
+    return merged?.() ?? {};
+  }
+
+  /**
+   * Isolated: refused ticks' trade numbers become holes again, the bars of the stored ticks are
+   * merged under their savepoint, the dead letters are acknowledged, then the commit.
+   */
+  private async commitIsolated(
+    client: pg.ClientBase,
+    { ticks, ids }: Started,
+    { rejected, rejectedTicks }: Copied,
+  ): Promise<Record<string, number>> {
+    if (rejectedTicks && rejectedTicks.size > 0 && this.opts.trades)
+      await this.opts.trades.forget(client, ticks, [...rejectedTicks]);
+    const bars = await this.isolatedBars(client, ticks, ids, rejectedTicks);
+    if (rejected.length > 0) await this.opts.deadLetter(rejected);
+    await run(client, COMMIT);
+    return bars;
   }
 
   /** The bar step over the ticks this transaction stored (rejected ones left out), under its savepoint. */
