@@ -107,12 +107,9 @@ export class RoundTrip {
     };
   }
 
-  get isEmpty(): boolean {
-    return this.statements.length === 0;
-  }
-
+  /** Send the statements (nothing when there are none) and keep their results. */
   async send(client: pg.ClientBase): Promise<void> {
-    if (this.isEmpty) return;
+    if (this.statements.length === 0) return;
     const r = (await client.query(this.statements.map((s) => s.text).join(';\n'))) as unknown as
       | pg.QueryResult
       | pg.QueryResult[];

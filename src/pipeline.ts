@@ -18,9 +18,10 @@ import type { Claim } from './writers/offset-store.js';
  *     the stored next offset checked against the log); the source reads on from that offset.
  *  3. put: each Kafka batch is decoded and validated on the decode thread; invalid messages go to the
  *     DLQ (acknowledged first); valid rows join the open batch.
- *  4. flush: the open batch closes on rows, bytes or age and is queued; one transaction moves its
- *     offsets (compare-and-set, fenced by the claim's epoch), COPYs its rows and writes their bars.
- *     Fetching waits while the queue is full.
+ *  4. flush: each lane's open batch (a lane owns some partitions) closes on rows, bytes or age and
+ *     is queued in its lane; one transaction moves its offsets (compare-and-set, fenced by the
+ *     claim's epoch), COPYs its rows and writes their bars. Lanes write at the same time; fetching
+ *     waits while the queues are full.
  *  5. committed: Kafka gets an advisory commit (the next flush does not wait for it).
  *  6. revoked: on a rebalance every claim and the open batch are void; a fenced partition is claimed
  *     again; a batch a lost COMMIT reply already stored is dropped.
@@ -54,7 +55,7 @@ export interface PipelinePorts {
 export interface PipelineSettings {
   topicKinds: ReadonlyMap<string, TopicKind>;
   batch: BatchLimits;
-  /** Closed batches queued for the database (all lanes) before fetching pauses. */
+  /** Closed batches waiting for the database, beyond one being written per lane, before fetching pauses. */
   maxPendingFlushes: number;
   /**
    * Flush lanes: each owns its partitions (assigned on first sight, never moved) and writes their
