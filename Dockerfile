@@ -22,8 +22,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 # 3. Runtime: node, production node_modules, compiled JS and the SQL that `migrate` applies.
 FROM node:24-slim
 # Two glibc malloc arenas instead of one per thread that allocates (main, decode, V8's workers):
-# ~5-10 MB less peak RSS in the drain benchmark, no measurable CPU cost.
-ENV NODE_ENV=production METRICS_PORT=9464 MALLOC_ARENA_MAX=2
+# ~5-10 MB less peak RSS in the drain benchmark, no measurable CPU cost. A fixed mmap threshold:
+# glibc otherwise raises it after each large free, so batch-sized buffers come from the arenas and
+# their freed pages stay resident (peak RSS 182-189 against 187-197 MB in five alternating drains).
+ENV NODE_ENV=production METRICS_PORT=9464 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./

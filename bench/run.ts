@@ -256,8 +256,9 @@ function startWorker(
       TOPIC_DLQ: `${runId}.dlq`,
       METRICS_PORT: '0',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
-      // As the image runs it (Dockerfile): two glibc malloc arenas.
+      // As the image runs it (Dockerfile): two glibc malloc arenas, a fixed mmap threshold.
       MALLOC_ARENA_MAX: '2',
+      MALLOC_MMAP_THRESHOLD_: '131072',
       // BENCH_WORKER_ENV='{"FLUSH_ROWS":"5000"}' tries other settings without editing this file.
       ...(JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}') as Record<string, string>),
       ...extra,
