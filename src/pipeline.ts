@@ -362,17 +362,25 @@ export class Pipeline {
   private resolveConflicts(lane: Lane, batch: FlushBatch, err: OffsetConflictError): void {
     const { metrics, log, source } = this.ports;
     const keys = new Set(err.conflicts.map((c) => partitionKey(c.topic, c.partition)));
+    // A batch written under an older claim than the one now held (queued before a rebalance): the
+    // current claim already reads on from the stored offset, so only the batch's rows go.
+    const current = new Set(
+      [...keys].filter((k) => {
+        const epoch = batch.offsets.get(k)?.epoch;
+        return epoch === undefined || epoch === this.epochs.get(k);
+      }),
+    );
     const dropped = batch.dropPartitions(keys);
+    const fenced = new Set<string>();
     for (const c of err.conflicts) {
       metrics.flushErrors.inc({ kind: c.reason });
-      if (c.reason === 'fenced') {
-        this.epochs.delete(partitionKey(c.topic, c.partition));
+      const key = partitionKey(c.topic, c.partition);
+      if (c.reason === 'fenced' && current.has(key)) {
+        fenced.add(key);
+        this.epochs.delete(key);
         source.reclaim(c.topic, c.partition);
       }
     }
-    const fenced = new Set(
-      err.conflicts.filter((c) => c.reason === 'fenced').map((c) => partitionKey(c.topic, c.partition)),
-    );
     if (fenced.size > 0) lane.buffer.open().dropPartitions(fenced);
     metrics.partitionsOwned.set(this.epochs.size);
     log.warn(

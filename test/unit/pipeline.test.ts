@@ -293,6 +293,33 @@ describe('Pipeline decisions (fake ports, no servers)', () => {
     expect(p.calls.stopped).toEqual(['source', 'decoder']);
   });
 
+  it('a batch queued under a claim a rebalance replaced is dropped when fenced, without claiming again', async () => {
+    let release: () => void = () => undefined;
+    const fenced = new OffsetConflictError([{ topic: 'ticks', partition: 0, reason: 'fenced' }]);
+    const heldThenFenced = async () => {
+      await new Promise<void>((r) => (release = r));
+      throw fenced;
+    };
+    const p = setup({ script: [heldThenFenced, 'ok'] });
+    await p.pipeline.start();
+    await p.claim(0); // epoch 1
+    await p.put(0, 0, ['PETR4', 'VALE3']); // written under epoch 1, held
+    p.h().rebalanced();
+    await p.claim(0); // epoch 2: reads again from the stored offset
+    await p.put(0, 0, ['PETR4', 'VALE3']); // queued behind the held one
+    release();
+    await p.settle();
+    expect(p.writes.map((w) => w.offsets.map((o) => `${o.fromOffset}-${o.nextOffset}@${o.epoch}`))).toEqual([
+      ['0-2@1'],
+      ['0-2@2'],
+    ]);
+    expect(p.calls.reclaims).toEqual([]);
+    expect(await p.count('flushErrors', 'fenced')).toBe(1);
+    expect(await p.gauge('partitionsOwned')).toBe(1);
+    await p.pipeline.stop();
+    expect(p.calls.commits).toEqual([p.writes[1]?.offsets]);
+  });
+
   it('two lanes write two partitions at the same time; a partition’s batches stay in order in its lane', async () => {
     let release: () => void = () => undefined;
     const blocked = () => new Promise<void>((r) => (release = r));
