@@ -1,5 +1,4 @@
 export { barsCommand } from './command.js';
-export { type BarMerge, mergeBars } from './merge.js';
 export { type PartialBars, partialBars } from './partial.js';
 export { type RebuildRange, rebuildBars } from './rebuild.js';
 export { type BarSpan, recomputeBars } from './recompute.js';
