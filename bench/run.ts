@@ -763,27 +763,27 @@ function commitLatencies(
 /** The run's topics, deleted at the end: the peer's copy of the feed alone is ~0.9 kB a tick. */
 const topics: string[] = [];
 
-/**
- * The COPY ceilings on `messages` (1 stream, and 2 unless `twoStreams` is false): their rows
- * formatted by the worker's own code, dropped before the drains.
- */
-async function measureCopyCeiling(messages: Iterable<FeedMessage>, twoStreams = true) {
+/** The ceiling's rows: `messages` formatted by the worker's own code. */
+function ceilingLines(messages: Iterable<FeedMessage>): string[] {
   const ctx = {
     timeZone: 'America/Sao_Paulo',
     recordTimeUs: Date.now() * 1000,
     futureWindowUs: 300_000_000,
     pastWindowUs: 31 * 86_400_000_000,
   };
-  const lines = [
+  return [
     ...mapIter(messages, (m) => {
       const d = decodeTick(Buffer.from(m.value), ctx);
       if (!d.ok) throw new Error(`synthetic tick invalid: ${d.error.message}`);
       return tickLine(d.ticks[0] as NonNullable<(typeof d.ticks)[0]>);
     }),
   ];
-  const copy1 = await copyCeiling(lines, 1);
-  const copy2 = twoStreams ? await copyCeiling(lines, 2) : copy1;
-  return { copy1, copy2 };
+}
+
+/** The COPY ceilings on 1 and 2 streams; their rows are dropped before the drains. */
+async function copyCeilings(messages: Iterable<FeedMessage>) {
+  const lines = ceilingLines(messages);
+  return { copy1: await copyCeiling(lines, 1), copy2: await copyCeiling(lines, 2) };
 }
 
 async function main() {
@@ -852,7 +852,7 @@ async function main() {
       } else {
         // `--ceiling`: the 1-stream COPY ceiling first, for the ratio the issue's target is stated in.
         const ceiling = process.argv.includes('--ceiling')
-          ? (await measureCopyCeiling(ticks(N), false)).copy1
+          ? await copyCeiling(ceilingLines(ticks(N)), 1)
           : undefined;
         const r = await drainTicks(bars);
         log(`e2e (bars ${bars ? 'on' : 'off'}): ${describe(r)}`);
@@ -888,7 +888,7 @@ async function main() {
       return;
     }
 
-    const { copy1, copy2 } = await measureCopyCeiling(ticks(N));
+    const { copy1, copy2 } = await copyCeilings(ticks(N));
     log(
       `COPY ceiling: ${copy1.rowsPerS} rows/s on 1 stream (PostgreSQL ${copy1.pgUsPerRow} µs/row), ${copy2.rowsPerS} on 2`,
     );
