@@ -3,6 +3,7 @@ import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/demo/prometheus.js';
 import { type FreshDatabase, freshDatabase, freshTopic } from '../support/fresh.js';
 import { stack } from '../support/stack.js';
 
@@ -131,8 +132,7 @@ describe('the runtime stage, assembled from the Dockerfile and run', () => {
         timeout: 10_000,
       }).status;
 
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    expect(probe(port)).toBe(1); // nothing listens yet
+    expect(probe(await freePort())).toBe(1); // nothing listens there
     const [ticks, book, callbacks] = [
       await freshTopic('image'),
       await freshTopic('image'),
@@ -149,7 +149,8 @@ describe('the runtime stage, assembled from the Dockerfile and run', () => {
         TOPIC_BOOK: book,
         TOPIC_CALLBACKS: callbacks,
         TOPIC_DLQ: `${ticks}.dlq`,
-        METRICS_PORT: String(port),
+        // Port 0: a port picked at random here could be taken meanwhile (CI met one in use).
+        METRICS_PORT: '0',
       },
       uid: UNPRIVILEGED,
       gid: UNPRIVILEGED,
@@ -163,8 +164,11 @@ describe('the runtime stage, assembled from the Dockerfile and run', () => {
     const deadline = Date.now() + 60_000;
     while (!log.includes('"worker started"') && Date.now() < deadline && worker.exitCode === null)
       await new Promise((r) => setTimeout(r, 200));
-    expect(log).toContain('"worker started"');
-    expect(probe(port)).toBe(0);
+    const started = log.split('\n').find((line) => line.includes('"worker started"'));
+    expect(started, log).toBeDefined();
+    const port = (JSON.parse(started ?? '{}') as { port?: number }).port;
+    expect(port).toBeGreaterThan(0);
+    expect(probe(port ?? 0)).toBe(0);
     worker.kill('SIGTERM');
     expect(await exited).toBe(0);
   });

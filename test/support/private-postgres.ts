@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/demo/prometheus.js';
 
 /**
  * A PostgreSQL 15 cluster of the test's own (initdb in a temp folder, run as the `postgres` OS
@@ -23,17 +23,6 @@ export interface PrivatePostgres {
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const asPostgres = (cmd: string, args: string[]) =>
   execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args], { stdio: 'pipe' });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPrivatePostgres(opts: { tls?: { certFile: string; keyFile: string } } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tick-ingest-private-pg-'));
