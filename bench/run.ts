@@ -127,21 +127,23 @@ async function createTopic(topic: string, partitions: number) {
   }
 }
 
+/**
+ * Sends one request at a time: a partition's messages land in the order given, as the bridge
+ * produces them (concurrent sends reordered a symbol's ticks, so each batch met its trade numbers
+ * out of order: every flush opened and filled holes, which a real feed does only on a fault).
+ */
 async function produceAll(topic: string, messages: Iterable<{ key: string; value: string }>) {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   let chunk: { key: string; value: string }[] = [];
-  const pending: Promise<unknown>[] = [];
   for (const m of messages) {
     chunk.push(m);
-    if (chunk.length === 5_000) {
-      pending.push(producer.send({ topic, acks: 1, messages: chunk }));
+    if (chunk.length === 20_000) {
+      await producer.send({ topic, acks: 1, messages: chunk });
       chunk = [];
-      if (pending.length >= 8) await Promise.all(pending.splice(0));
     }
   }
-  if (chunk.length) pending.push(producer.send({ topic, acks: 1, messages: chunk }));
-  await Promise.all(pending);
+  if (chunk.length) await producer.send({ topic, acks: 1, messages: chunk });
   await producer.disconnect();
 }
 
@@ -342,6 +344,8 @@ interface DrainReport {
   /** The worker's threads: main (Kafka, COPY, offsets), the busiest other (decode), the rest (GC, libuv). */
   worker_threads_us_per_row?: { main: number; decode: number; other: number };
   peak_rss_mb?: number;
+  /** The worker's flushes over the whole drain (its own metrics): count, mean rows and ms each. */
+  flushes?: { count: number; mean_rows: number; mean_ms: number };
 }
 
 /**
@@ -466,7 +470,7 @@ async function workerDrain(
   );
   const group = `${runId}.${label}`;
   const workers = Array.from({ length: replicas }, () => startWorker(topics, group, extra, cpuProf));
-  await Promise.all(workers.map((w) => w.started));
+  const ports = await Promise.all(workers.map((w) => w.started));
   const poll = await connect();
   try {
     const r = await measureDrain({
@@ -482,12 +486,36 @@ async function workerDrain(
       cpuFromNow: true,
     });
     r.peak_rss_mb = Math.max(...workers.map((w) => peakRssMb(w.child.pid as number)));
+    r.flushes = flushStats(await Promise.all(ports.map(scrapeMetrics)));
     return r;
   } finally {
     await poll.end();
     for (const w of workers) w.child.kill('SIGTERM');
     await Promise.all(workers.map((w) => w.exited));
   }
+}
+
+async function scrapeMetrics(port: number): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!r.ok) throw new Error(`metrics of the worker on ${port}: HTTP ${r.status}`);
+  return r.text();
+}
+
+/** Flush count, mean rows and mean ms from the workers' batch-rows and flush-duration histograms. */
+function flushStats(expositions: string[]): { count: number; mean_rows: number; mean_ms: number } {
+  const total = (name: string) =>
+    expositions.reduce((sum, text) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      if (!line) throw new Error(`${name} missing from the worker's metrics`);
+      return sum + Number(line.slice(name.length + 1));
+    }, 0);
+  const count = total('tick_ingest_batch_rows_count');
+  const per = (sum: number) => (count > 0 ? sum / count : 0);
+  return {
+    count,
+    mean_rows: Math.round(per(total('tick_ingest_batch_rows_sum'))),
+    mean_ms: +(per(total('tick_ingest_flush_duration_seconds_sum')) * 1000).toFixed(1),
+  };
 }
 
 async function groupHasMembers(group: string, members: number): Promise<boolean> {
@@ -1045,7 +1073,8 @@ function describe(r: DrainReport): string {
     `${r.rows_per_s} rows/s; CPU µs/row: consumer ${c.consumer}` +
     (threads ? ` (main ${threads.main}, decode ${threads.decode}, other ${threads.other})` : '') +
     `, PostgreSQL ${c.postgres} (this run ${c.postgres_run}, own sessions ${c.postgres_own_backends}), broker ${c.broker}` +
-    (r.peak_rss_mb ? `; peak RSS ${r.peak_rss_mb} MB` : '')
+    (r.peak_rss_mb ? `; peak RSS ${r.peak_rss_mb} MB` : '') +
+    (r.flushes ? `; ${r.flushes.count} flushes of ${r.flushes.mean_rows} rows, ${r.flushes.mean_ms} ms` : '')
   );
 }
 
