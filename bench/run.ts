@@ -4,7 +4,7 @@
  * what to compare. Writes bench/results/latest.json (+ a timestamped copy) and prints a table.
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -265,9 +265,15 @@ function startWorker(
       ...(JSON.parse(process.env.BENCH_WORKER_ENV ?? '{}') as Record<string, string>),
       ...extra,
     },
-    nodeFlags: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'bench/results')}`] : [],
+    // BENCH_NODE_FLAGS='--trace-gc' tries Node or V8 flags after the launcher's (the later wins).
+    nodeFlags: cpuProf
+      ? ['--cpu-prof', `--cpu-prof-dir=${resolve(root, 'bench/results')}`]
+      : (process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
   });
   w.child.stderr?.pipe(process.stderr);
+  // BENCH_STDOUT_LOG=file keeps the worker's output (its log, a --trace-gc).
+  const stdoutLog = process.env.BENCH_STDOUT_LOG;
+  if (stdoutLog) w.child.stdout?.on('data', (d: Buffer) => appendFileSync(stdoutLog, d));
   children.add(w.child);
   return w;
 }
