@@ -63,3 +63,6 @@ commit;
 begin;
 \ir data_capture/017_ohlcv_trade_order.sql
 commit;
+begin;
+\ir data_capture/018_tick_id_blocks.sql
+commit;

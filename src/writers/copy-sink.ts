@@ -2,7 +2,7 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { BarStep } from '../bars/index.js';
-import { command, RoundTrip, run, type Statement, statement, withClient } from '../db.js';
+import { command, RoundTrip, run, withClient } from '../db.js';
 import { classifyError, DeadlineError, errorMessage } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { type SourceRef, TABLES, type TableName, type TickColumns } from '../records.js';
@@ -10,19 +10,9 @@ import type { TradeCheck } from '../trades/index.js';
 import { BOOK_COLUMNS, CALLBACK_COLUMNS, TICK_COLUMNS } from '../transform/copy-format.js';
 import { type FlushBatch, pickTicks, type TableRows } from './batch.js';
 import { advanceOffsets } from './offset-store.js';
+import { drawIdBlocks, drawTickIds } from './tick-ids.js';
 
-// Tick ids are taken from the identity's sequence before the COPY, so the worker knows each stored
-// tick's id: the bars' open and close are keyed by (tick_time, id) without reading the ticks back.
 const TICK_ID_SEQUENCE = 'data_capture.market_ticks_id_seq';
-// nextval per row (other writers may draw from the sequence meanwhile); when the values came out
-// consecutive, as they nearly always do, only the first crosses the wire. The set-returning
-// function in the select list costs about half of one in FROM (measured: 0.37 against 0.69 µs a
-// value with the list's aggregates; ProjectSet draws one value more, left as a gap).
-const DRAW_IDS_SQL = `select min(id)::text as first, max(id) - min(id) + 1 = count(*) as consecutive
-  from (select nextval($1::regclass) as id, generate_series(1, $2::int)) as v`;
-// When they did not (another writer drew meanwhile): those are left as a gap and new ones listed.
-const RESERVE_IDS_SQL = `select string_agg(id::text, ',' order by id) as ids
-  from (select nextval($1::regclass) as id from generate_series(1, $2::int)) as v`;
 
 const BEGIN = command('begin');
 const COMMIT = command('commit');
@@ -192,9 +182,9 @@ export class CopySink implements Sink {
     const second = new RoundTrip();
     const openGaps = decision?.write ? second.add(decision.write) : undefined;
     const tickCount = keep?.length ?? tickRows.length;
-    const drawn = tickCount > 0 ? second.add(drawIds(TICK_ID_SEQUENCE, tickCount)) : undefined;
+    const drawn = tickCount > 0 ? second.add(drawIdBlocks(TICK_ID_SEQUENCE, tickCount)) : undefined;
     await second.send(client);
-    const ids = drawn ? (drawn() ?? (await reserveIds(client, TICK_ID_SEQUENCE, tickCount))) : [];
+    const ids = drawn ? await drawTickIds(client, TICK_ID_SEQUENCE, tickCount, drawn()) : [];
     tickRows.writeIds(ids, keep);
     return { keep, ticks, ids, duplicates: decision?.duplicates ?? 0, openGaps: openGaps?.() };
   }
@@ -334,36 +324,6 @@ function keptTicks(all: TickColumns, decided: readonly boolean[] | undefined) {
     if (k) keep.push(i);
   });
   return { keep, ticks: pickTicks(all, keep) };
-}
-
-/** `n` new values of `sequence` when they came out consecutive (nearly always), else undefined. */
-export function drawIds(sequence: string, n: number): Statement<string[] | undefined> {
-  return statement(DRAW_IDS_SQL, [sequence, n], ({ rows }) => {
-    const row = rows[0] as { first: string; consecutive: boolean } | undefined;
-    if (!row) throw new Error(`drawing ${n} values of ${sequence} returned no row`);
-    return row.consecutive ? consecutiveIds(row.first, n) : undefined;
-  });
-}
-
-/** `n` new values of `sequence`, ascending, as decimal text, listed (drawIds' fallback). */
-export async function reserveIds(client: pg.ClientBase, sequence: string, n: number): Promise<string[]> {
-  if (n === 0) return [];
-  const { rows } = await client.query<{ ids: string | null }>(RESERVE_IDS_SQL, [sequence, n]);
-  const ids = rows[0]?.ids;
-  if (!ids) throw new Error(`reserving ${n} values of ${sequence} returned none`);
-  return ids.split(',');
-}
-
-/** The `n` integers from `first` on, as decimal text (exact past 2^53 too). */
-export function consecutiveIds(first: string, n: number): string[] {
-  const out = new Array<string>(n);
-  const f = Number(first);
-  if (Number.isSafeInteger(f + n)) for (let k = 0; k < n; k++) out[k] = String(f + k);
-  else {
-    const big = BigInt(first);
-    for (let k = 0; k < n; k++) out[k] = (big + BigInt(k)).toString();
-  }
-  return out;
 }
 
 /**

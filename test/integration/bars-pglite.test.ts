@@ -4,6 +4,7 @@ import type pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barStep, recomputeBars, TIMEFRAMES } from '../../src/bars/index.js';
+import { run } from '../../src/db.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { DATA_CAPTURE_SQL_DIR, readSqlFiles } from '../../src/schema/sql-files.js';
 import type { TickRow } from '../../src/transform/types.js';
@@ -12,8 +13,8 @@ import {
   COPY_TICKS_SQL,
   columnsOf,
   copyText,
+  drawIds,
   MISMATCHES_SQL,
-  RESERVE_IDS_SQL,
   random,
   SP,
   seriesTicks,
@@ -50,7 +51,7 @@ const us = (iso: string) => Date.parse(iso) * 1000;
 /** A flush as the sink runs it: reserve ids, COPY the rows with them, merge their partial bars; one transaction. */
 function flush(db: PGlite, rows: readonly TickRow[]) {
   return db.transaction(async (tx) => {
-    const ids = (await tx.query<{ id: string }>(RESERVE_IDS_SQL, [rows.length])).rows.map((r) => r.id);
+    const ids = await run(asClient(tx), drawIds(rows.length));
     await tx.query(`${COPY_TICKS_SQL.replace('stdin', "'/dev/blob'")}`, [], {
       blob: new Blob([copyText(rows, ids)]),
     });

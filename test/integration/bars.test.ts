@@ -3,7 +3,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barStep, rebuildBars, TIMEFRAMES } from '../../src/bars/index.js';
-import { command, RoundTrip } from '../../src/db.js';
+import { command, RoundTrip, run } from '../../src/db.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { DATA_CAPTURE_SQL_DIR, readSqlFiles } from '../../src/schema/sql-files.js';
 import type { TickRow } from '../../src/transform/types.js';
@@ -12,8 +12,8 @@ import {
   COPY_TICKS_SQL,
   columnsOf,
   copyText,
+  drawIds,
   MISMATCHES_SQL,
-  RESERVE_IDS_SQL,
   random,
   type Series,
   SP,
@@ -65,7 +65,7 @@ async function flush(
 }
 
 async function reserveIds(client: pg.PoolClient, n: number): Promise<string[]> {
-  return (await client.query<{ id: string }>(RESERVE_IDS_SQL, [n])).rows.map((r) => r.id);
+  return run(client, drawIds(n));
 }
 
 async function copyTicks(client: pg.PoolClient, rows: readonly TickRow[], ids: readonly string[]) {
@@ -189,8 +189,9 @@ describe('bars merged from the flush’s partial bars, on the real stack', () =>
     await expectBarsEqualTicks(db);
     const { rows } = await db.query(
       `select timeframe, open::text, open_trade_id::text, close::text, close_trade_id::text,
-              close_tick_id - open_tick_id as id_span
-         from data_capture.ohlcv_bars where symbol = 'TRDX3' and timeframe in ('1m', '1d') order by 1`,
+              (select m.price::text from data_capture.market_ticks m where m.id = b.open_tick_id) as open_tick,
+              (select m.price::text from data_capture.market_ticks m where m.id = b.close_tick_id) as close_tick
+         from data_capture.ohlcv_bars b where symbol = 'TRDX3' and timeframe in ('1m', '1d') order by 1`,
     );
     // Open: C, the lowest trade number; close: E, the last without one (arrival decides among those).
     const bar = {
@@ -198,7 +199,9 @@ describe('bars merged from the flush’s partial bars, on the real stack', () =>
       open_trade_id: '501',
       close: '14.00000000',
       close_trade_id: null,
-      id_span: '2',
+      // The merge keys name those ticks' rows.
+      open_tick: '12.00000000',
+      close_tick: '14.00000000',
     };
     expect(rows).toEqual([
       { timeframe: '1d', ...bar },

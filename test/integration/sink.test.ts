@@ -11,8 +11,9 @@ import { checkTrades, forgetTrades } from '../../src/trades/index.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
 import { FlushBatch } from '../../src/writers/batch.js';
-import { CopySink, drawIds, reserveIds } from '../../src/writers/copy-sink.js';
+import { CopySink } from '../../src/writers/copy-sink.js';
 import { claimPartition, type OutOfRangePolicy } from '../../src/writers/offset-store.js';
+import { drawIdBlocks, drawTickIds } from '../../src/writers/tick-ids.js';
 import { emptyCopyRows } from '../support/copy-rows.js';
 import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
 import { sourceBatch } from '../support/source-batch.js';
@@ -149,44 +150,68 @@ const nextOffset = async (partition: number) =>
     )
   ).rows[0]?.next_offset;
 
-describe('reserving ids from a sequence', () => {
-  it.each([
-    ['consecutive values (the usual case)', 1],
-    ['values with gaps (as when other writers draw between ours)', 3],
-  ])('%s', async (_name, step) => {
-    const first = 9007199254740000n;
-    await withClient(db, async (c) => {
-      // A session's own sequence: the writer user may not create one in the schema.
-      await c.query(`create temporary sequence reserve_test increment by ${step} start with ${first}`);
-      try {
-        const ids = await reserveIds(c, 'pg_temp.reserve_test', 2_000);
-        expect(ids).toEqual(Array.from({ length: 2_000 }, (_, k) => String(first + BigInt(k * step))));
-        const { rows } = await c.query('select last_value::text from pg_temp.reserve_test');
-        expect(rows[0].last_value).toBe(ids[ids.length - 1]);
-      } finally {
-        await c.query('drop sequence pg_temp.reserve_test');
-      }
-    });
-  });
-});
-
-describe('drawing ids in the flush’s round trip', () => {
-  it.each([
-    ['consecutive values come back as the list from the first', 'increment by 1', true],
-    ['values with gaps are left, for the listed fallback', 'increment by 3', false],
-    ['a sequence that wrapped around is not taken as consecutive', 'maxvalue 9007199254740100 cycle', false],
-  ])('%s', async (_name, options, consecutive) => {
-    const first = 9007199254740000n;
-    await withClient(db, async (c) => {
+describe('tick ids drawn in blocks', () => {
+  const first = 9007199254740000n;
+  const ids = (from: bigint, n: number) => Array.from({ length: n }, (_, k) => String(from + BigInt(k)));
+  /** A session's own sequence (the writer user may not create one in the schema). */
+  async function withSequence<T>(options: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withClient(db, async (c) => {
       await c.query(`create temporary sequence draw_test ${options} start with ${first}`);
       try {
-        const ids = await run(c, drawIds('pg_temp.draw_test', 150));
-        if (consecutive)
-          expect(ids).toEqual(Array.from({ length: 150 }, (_, k) => String(first + BigInt(k))));
-        else expect(ids).toBeUndefined();
+        return await fn(c);
       } finally {
         await c.query('drop sequence pg_temp.draw_test');
       }
+    });
+  }
+  const lastValue = async (c: pg.PoolClient) =>
+    (await c.query('select last_value::text as v from pg_temp.draw_test')).rows[0]?.v as string;
+
+  it('the schema draws in steps of 64', async () => {
+    const { rows } = await owner.query(
+      "select seqincrement::int as step from pg_sequence where seqrelid = 'data_capture.market_ticks_id_seq'::regclass",
+    );
+    expect(rows[0]?.step).toBe(64);
+  });
+
+  it('a value stands for a block: 150 ids from 3 values', async () => {
+    await withSequence('increment by 64', async (c) => {
+      expect(await run(c, drawIdBlocks('pg_temp.draw_test', 150))).toEqual(ids(first, 150));
+      expect(await lastValue(c)).toBe(String(first + 128n));
+    });
+  });
+
+  it('a value another writer drew between two draws is never one of the ids', async () => {
+    await withSequence('increment by 64', async (c) => {
+      const a = await run(c, drawIdBlocks('pg_temp.draw_test', 10));
+      const other = (await c.query("select nextval('pg_temp.draw_test')::text as v")).rows[0]?.v as string;
+      const b = await run(c, drawIdBlocks('pg_temp.draw_test', 70));
+      expect(a).toEqual(ids(first, 10));
+      expect(other).toBe(String(first + 64n));
+      expect(b).toEqual(ids(first + 128n, 70));
+    });
+  });
+
+  it('a sequence of step 1 gives one id a value', async () => {
+    await withSequence('increment by 1', async (c) => {
+      expect(await run(c, drawIdBlocks('pg_temp.draw_test', 150))).toEqual(ids(first, 150));
+      expect(await lastValue(c)).toBe(String(first + 149n));
+    });
+  });
+
+  it('blocks cut short at the maximum give fewer ids; past it the draw fails loudly', async () => {
+    await withSequence(`increment by 64 maxvalue ${first + 100n}`, async (c) => {
+      const drawn = await run(c, drawIdBlocks('pg_temp.draw_test', 120));
+      expect(drawn).toEqual(ids(first, 101));
+      await expect(drawTickIds(c, 'pg_temp.draw_test', 120, drawn)).rejects.toThrow(/maximum value/);
+    });
+  });
+
+  it('drawTickIds draws what the first blocks lacked', async () => {
+    await withSequence('increment by 64', async (c) => {
+      const drawn = await run(c, drawIdBlocks('pg_temp.draw_test', 30));
+      const got = await drawTickIds(c, 'pg_temp.draw_test', 100, drawn);
+      expect(got).toEqual([...ids(first, 30), ...ids(first + 64n, 70)]);
     });
   });
 });

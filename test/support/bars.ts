@@ -8,14 +8,15 @@ import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
 import { fromScaled } from '../../src/transform/decimal.js';
 import type { TickRow } from '../../src/transform/types.js';
+import { drawIdBlocks } from '../../src/writers/tick-ids.js';
 
 export const SP = 'America/Sao_Paulo';
 
 /** The COPY a flush runs: ticks with the ids it reserved from the sequence. */
 export const COPY_TICKS_SQL =
   'copy data_capture.market_ticks (id, symbol, exchange, price, volume, aggressor, tick_time, source, trade_id) from stdin';
-export const RESERVE_IDS_SQL = `select nextval('data_capture.market_ticks_id_seq')::text as id
-  from generate_series(1, $1::int) as g order by g`;
+/** The ids of `n` ticks, drawn in blocks as the sink draws them. */
+export const drawIds = (n: number) => drawIdBlocks('data_capture.market_ticks_id_seq', n);
 
 /** COPY text of `rows` with their ids, as the sink writes them. */
 export const copyText = (rows: readonly TickRow[], ids: readonly string[]) =>
