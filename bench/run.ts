@@ -924,11 +924,13 @@ async function main() {
     );
     const consume = await kafkaConsumeCeiling(topic, N);
     log(`kafka consume ceiling: ${consume} msgs/s`);
-    const barsOff = await drainTicks(false);
+    const lines = ceilingLines(ticks(N));
+    const off = await bracketedDrain(lines, () => drainTicks(false));
+    const barsOff = off.drain;
     log(`e2e (bars off): ${describe(barsOff)}`);
+    log(describeBracket(off));
     // The bars-on drain E2E_TAKES times, each between two 1-stream ceilings; the median by ratio is
     // the headline (its CPU figures too).
-    const lines = ceilingLines(ticks(N));
     const takes: Bracketed[] = [];
     for (let k = 1; k <= E2E_TAKES; k++) {
       const take = await bracketedDrain(lines, () => drainTicks(true, 1, false, k));
@@ -1027,6 +1029,13 @@ async function main() {
         bars_on: barsOn,
         // Every take: the drain with the 1-stream ceilings just before and after it.
         bars_on_takes: takes,
+        // The bars-off drain's ceilings (the drain itself is bars_off).
+        bars_off_ceilings: {
+          before_rows_per_s: off.ceiling_before_rows_per_s,
+          after_rows_per_s: off.ceiling_after_rows_per_s,
+          ratio: off.ratio,
+          postgres_vs_copy_alone: off.postgres_vs_copy_alone,
+        },
         bars_off: barsOff,
         bars_on_lean_fetch: lean,
         ...(profile ? { profiled_bars_on: profile } : {}),
@@ -1058,6 +1067,10 @@ async function main() {
         peer_vs_worker_cpu_per_row: +(cpu(peer).consumer / cpu(barsOn).consumer).toFixed(2),
         two_replicas_vs_one_rows_per_s: +(twoReplicas.rows_per_s / barsOn.rows_per_s).toFixed(2),
         postgres_bars_on_vs_off_cpu: +(cpu(barsOn).postgres / cpu(barsOff).postgres).toFixed(2),
+        // The same, each drain's PostgreSQL CPU per row taken over COPY alone's around it (the machine drifts).
+        postgres_bars_on_vs_off_cpu_bracketed: +(
+          median.postgres_vs_copy_alone / off.postgres_vs_copy_alone
+        ).toFixed(2),
         // Per row, the worker's CPU over PostgreSQL's in the same drain: steadier than either on a shared machine.
         worker_vs_postgres_cpu_bars_on: +(cpu(barsOn).consumer / cpu(barsOn).postgres).toFixed(2),
         lean_fetch_vs_default_worker_cpu: +(cpu(lean).consumer / cpu(barsOn).consumer).toFixed(2),
@@ -1088,6 +1101,8 @@ interface Bracketed {
   ceiling_after_rows_per_s: number;
   /** The drain's rows/s over the mean of the two ceilings. */
   ratio: number;
+  /** PostgreSQL's CPU µs per row in the drain over its mean in the two ceilings (COPY alone). */
+  postgres_vs_copy_alone: number;
   drain: DrainReport;
 }
 
@@ -1103,12 +1118,16 @@ async function bracketedDrain(lines: string[], drain: () => Promise<DrainReport>
     ceiling_before_rows_per_s: before.rowsPerS,
     ceiling_after_rows_per_s: after.rowsPerS,
     ratio: +((2 * r.rows_per_s) / (before.rowsPerS + after.rowsPerS)).toFixed(3),
+    postgres_vs_copy_alone: +(
+      (2 * r.cpu_us_per_row.postgres) /
+      (before.pgUsPerRow + after.pgUsPerRow)
+    ).toFixed(3),
     drain: r,
   };
 }
 
 const describeBracket = (b: Bracketed) =>
-  `COPY ceiling ${b.ceiling_before_rows_per_s} rows/s before, ${b.ceiling_after_rows_per_s} after: e2e ${b.ratio} × their mean`;
+  `COPY ceiling ${b.ceiling_before_rows_per_s} rows/s before, ${b.ceiling_after_rows_per_s} after: e2e ${b.ratio} × their mean; PostgreSQL ${b.postgres_vs_copy_alone} × its CPU per row in them`;
 
 function describe(r: DrainReport): string {
   const c = r.cpu_us_per_row;
