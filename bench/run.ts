@@ -820,8 +820,7 @@ function ceilingLines(messages: Iterable<FeedMessage>): string[] {
 }
 
 /** The COPY ceilings on 1 and 2 streams; their rows are dropped before the drains. */
-async function copyCeilings(messages: Iterable<FeedMessage>) {
-  const lines = ceilingLines(messages);
+async function copyCeilings(lines: string[]) {
   return { copy1: await copyCeiling(lines, 1), copy2: await copyCeiling(lines, 2) };
 }
 
@@ -921,13 +920,14 @@ async function main() {
       return;
     }
 
-    const { copy1, copy2 } = await copyCeilings(ticks(N));
+    // The ceilings' rows, formatted once: the ceilings here and those around each drain below.
+    const lines = ceilingLines(ticks(N));
+    const { copy1, copy2 } = await copyCeilings(lines);
     log(
       `COPY ceiling: ${copy1.rowsPerS} rows/s on 1 stream (PostgreSQL ${copy1.pgUsPerRow} µs/row), ${copy2.rowsPerS} on 2`,
     );
     const consume = await kafkaConsumeCeiling(topic, N);
     log(`kafka consume ceiling: ${consume} msgs/s`);
-    const lines = ceilingLines(ticks(N));
     const off = await bracketedDrain(lines, () => drainTicks(false));
     const barsOff = off.drain;
     log(`e2e (bars off): ${describe(barsOff)}`);
