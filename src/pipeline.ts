@@ -330,6 +330,7 @@ export class Pipeline {
         // Advisory, so the next flush does not wait for it (~3 ms a flush); in order, one at a time.
         const offsets = [...batch.offsets.values()];
         this.kafkaCommits = this.kafkaCommits.then(() => source.commit(offsets));
+        batch.release();
         return;
       } catch (err) {
         const kind = classifyError(err);

@@ -131,6 +131,27 @@ describe('FlushBatch', () => {
     expect(b.tables.order_book_snapshots.length).toBe(0);
     expect([...b.offsets.keys()]).toEqual([partitionKey('t', 0)]);
   });
+
+  it('release frees the COPY text, the messages and the tick values at once; a pooled buffer is left alone', () => {
+    const b = new FlushBatch(0);
+    const first = origin('t', 0, 0, 2);
+    // One Kafka batch's rows in two tables: its buffers are released once, the second time skipped.
+    b.add(first, tables(['p0\n', 'p1\n'], ['b0\n']), packTicks(tickOf('PETR4', 10)));
+    const pooled = Buffer.from('pooled line\n');
+    const sibling = Buffer.from('another small buffer of the pool');
+    b.tables.profitdll_callbacks.add(
+      { text: pooled, ends: Int32Array.of(pooled.length), messages: Int32Array.of(0) },
+      first,
+    );
+    const ticks = b.tables.market_ticks.parts[0];
+    const held = [ticks?.rows.text, ticks?.rows.ends, first.values.data, first.timestampsMs, ticks?.ticks?.timesUs];
+    expect(held.every((v) => v !== undefined && v.byteLength > 0)).toBe(true);
+    b.release();
+    expect(held.map((v) => v?.byteLength)).toEqual([0, 0, 0, 0, 0]);
+    expect(b.tables.order_book_snapshots.parts[0]?.rows.text.byteLength).toBe(0);
+    expect(pooled.toString()).toBe('pooled line\n');
+    expect(sibling.toString()).toBe('another small buffer of the pool');
+  });
 });
 
 describe('TableRows', () => {
