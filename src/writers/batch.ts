@@ -193,7 +193,8 @@ export class FlushBatch {
       for (const { rows, origin, ticks } of this.tables[t].parts) {
         free(rows.text, rows.ends, rows.messages, origin.timestampsMs);
         free(origin.keys.data, origin.keys.lengths, origin.values.data, origin.values.lengths);
-        if (ticks) free(ticks.symbols.at, ticks.exchanges.at, ticks.prices.at, ticks.volumes.at, ticks.timesUs);
+        if (ticks)
+          free(ticks.symbols.at, ticks.exchanges.at, ticks.prices.at, ticks.volumes.at, ticks.timesUs);
       }
   }
 

@@ -144,7 +144,13 @@ describe('FlushBatch', () => {
       first,
     );
     const ticks = b.tables.market_ticks.parts[0];
-    const held = [ticks?.rows.text, ticks?.rows.ends, first.values.data, first.timestampsMs, ticks?.ticks?.timesUs];
+    const held = [
+      ticks?.rows.text,
+      ticks?.rows.ends,
+      first.values.data,
+      first.timestampsMs,
+      ticks?.ticks?.timesUs,
+    ];
     expect(held.every((v) => v !== undefined && v.byteLength > 0)).toBe(true);
     b.release();
     expect(held.map((v) => v?.byteLength)).toEqual([0, 0, 0, 0, 0]);
