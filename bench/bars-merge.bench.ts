@@ -13,6 +13,7 @@ import { barStep } from '../src/bars/index.js';
 import { RoundTrip } from '../src/db.js';
 import { createMetrics } from '../src/observability/metrics.js';
 import { migrate } from '../src/schema/index.js';
+import { TickColumnsBuilder } from '../src/tick-columns.js';
 import { formatUtcMicros } from '../src/transform/civil.js';
 import { tickLine } from '../src/transform/copy-format.js';
 import type { TickRow } from '../src/transform/types.js';
@@ -82,17 +83,9 @@ async function run(url: string, bars: boolean) {
       t = performance.now();
       c = cpuSeconds(pid);
       // As the flush sends them: the lock and the merge in one round trip.
-      const merge = step.statements(
-        {
-          symbols: rows.map((r) => r.symbol),
-          exchanges: rows.map((r) => r.exchange),
-          prices: rows.map((r) => r.price),
-          volumes: rows.map((r) => r.volume),
-          timesUs: rows.map((r) => r.tickTimeUs),
-          tradeIds: rows.map((r) => r.tradeId),
-        },
-        ids,
-      );
+      const columns = new TickColumnsBuilder();
+      for (const r of rows) columns.add(r.symbol, r.exchange, r.price, r.volume, r.tickTimeUs, r.tradeId);
+      const merge = step.statements(columns.build(), ids);
       if (merge) {
         const trip = new RoundTrip();
         trip.add(merge.lock);

@@ -3,23 +3,26 @@
  * Run: npx tsx bench/partial-bars.bench.ts
  */
 import { partialBars } from '../src/bars/partial.js';
-import { emptyTickColumns, type TickColumns } from '../src/records.js';
+import type { TickColumns } from '../src/records.js';
+import { TickColumnsBuilder } from '../src/tick-columns.js';
 
 /** A flush of `n` ticks: `symbols` symbols interleaved, B3-like prices and volumes, or BTC-like fractions. */
 function flush(n: number, symbols: number, fractional: boolean): { ticks: TickColumns; ids: string[] } {
-  const ticks: TickColumns = emptyTickColumns();
+  const ticks = new TickColumnsBuilder();
   const ids: string[] = [];
   const t0 = Date.parse('2026-11-24T13:00:00Z') * 1000;
   for (let k = 0; k < n; k++) {
-    ticks.symbols.push(`SYM${k % symbols}`);
-    ticks.exchanges.push('B3');
-    ticks.prices.push(fractional ? `9${k % 7}123.${(k * 7919) % 100_000_000}` : `30.${k % 100}`);
-    ticks.volumes.push(fractional ? `0.00${(k * 104_729) % 1_000_000}` : String(100 * (1 + (k % 50))));
-    ticks.timesUs.push(t0 + k * 3_000);
-    ticks.tradeIds.push(String(123_456 + k));
+    ticks.add(
+      `SYM${k % symbols}`,
+      'B3',
+      fractional ? `9${k % 7}123.${(k * 7919) % 100_000_000}` : `30.${k % 100}`,
+      fractional ? `0.00${(k * 104_729) % 1_000_000}` : String(100 * (1 + (k % 50))),
+      t0 + k * 3_000,
+      String(123_456 + k),
+    );
     ids.push(String(9_000_000_000 + k));
   }
-  return { ticks, ids };
+  return { ticks: ticks.build(), ids };
 }
 
 for (const [name, n, symbols, fractional] of [

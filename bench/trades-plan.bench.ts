@@ -2,7 +2,7 @@
  * Micro benchmark of the trade-number planning of a flush (src/trades/plan.ts): CPU ns per tick of
  * groupTrades and of planTrades (one core). Run: npx tsx bench/trades-plan.bench.ts
  */
-import { emptyTickColumns, type TickColumns } from '../src/records.js';
+import { TickColumnsBuilder } from '../src/tick-columns.js';
 import { groupKey, groupTrades, planTrades, type StoredTrades } from '../src/trades/plan.js';
 
 const ZONE = 'America/Sao_Paulo';
@@ -14,18 +14,14 @@ const DAY = '2026-11-24';
  * or the whole range (a replay: every tick a duplicate).
  */
 function flush(n: number, symbols: number, stored: 'none' | 'below' | 'all') {
-  const ticks: TickColumns = emptyTickColumns();
+  const ticks = new TickColumnsBuilder();
   const t0 = Date.parse(`${DAY}T13:00:00Z`) * 1000;
   const start = 1_000_000;
   for (let k = 0; k < n; k++) {
-    ticks.symbols.push(`SYM${k % symbols}`);
-    ticks.exchanges.push('B3');
-    ticks.prices.push('30.12');
-    ticks.volumes.push('100');
-    ticks.timesUs.push(t0 + k * 3_000);
-    // Copied from bytes as a decoder makes them: String(n) would carry V8's cached array index,
-    // which makes Number(text) unrealistically cheap.
-    ticks.tradeIds.push(Buffer.from(String(start + Math.floor(k / symbols))).toString('latin1'));
+    // The trade number copied from bytes as a decoder makes it: String(n) would carry V8's cached
+    // array index, which makes parsing it unrealistically cheap.
+    const tradeId = Buffer.from(String(start + Math.floor(k / symbols))).toString('latin1');
+    ticks.add(`SYM${k % symbols}`, 'B3', '30.12', '100', t0 + k * 3_000, tradeId);
   }
   const state = new Map<string, StoredTrades>();
   const perSymbol = Math.ceil(n / symbols);
@@ -35,7 +31,7 @@ function flush(n: number, symbols: number, stored: 'none' | 'below' | 'all') {
       last: BigInt(stored === 'all' ? start + perSymbol : start - 1),
       holes: [],
     });
-  return { ticks, state };
+  return { ticks: ticks.build(), state };
 }
 
 for (const [name, symbols, stored] of [

@@ -60,27 +60,30 @@ export interface PartitionOffset {
   epoch: string;
 }
 
-/** A batch's ticks column by column, row i of each in COPY order: what the bars are made of. */
-export interface TickColumns {
-  symbols: string[];
-  exchanges: string[];
-  /** Canonical exact decimal text ("30.12"), as stored. */
-  prices: string[];
-  volumes: string[];
-  /** tick_time in µs since the epoch. */
-  timesUs: number[];
-  /** The exchange's trade number as decimal text, null when the message had none. */
-  tradeIds: (string | null)[];
+/** A column of texts that repeat: each distinct text once, and per row the index of its text. */
+export interface RepeatedTexts {
+  texts: string[];
+  at: Int32Array;
 }
 
-/** No ticks (tests and benches build columns from it). */
-export const emptyTickColumns = (): TickColumns => ({
-  symbols: [],
-  exchanges: [],
-  prices: [],
-  volumes: [],
-  timesUs: [],
-  tradeIds: [],
-});
+/**
+ * A batch's ticks column by column, row i of each in COPY order: what the bars and the trade numbers
+ * are made of. No string or object per row (a batch's rows live until their flush commits, and what
+ * outlives the young generation is what the collector works for): repeated texts once each, times
+ * and trade numbers in typed arrays. `src/tick-columns.ts` builds and reads them.
+ */
+export interface TickColumns {
+  symbols: RepeatedTexts;
+  exchanges: RepeatedTexts;
+  /** Canonical exact decimal text ("30.12"), as stored. */
+  prices: RepeatedTexts;
+  volumes: RepeatedTexts;
+  /** tick_time in µs since the epoch. */
+  timesUs: Float64Array;
+  /** The exchange's trade number when it is a safe integer; NaN when the message had none or when it is larger. */
+  tradeNumbers: Float64Array;
+  /** By row, the canonical text of the trade numbers past ±(2^53 - 1). */
+  largeTradeIds: Map<number, string>;
+}
 
 export const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;

@@ -20,6 +20,7 @@
  * one exchange, so the exchange in the key costs nothing).
  */
 import type { TickColumns } from '../records.js';
+import { textAt, tickCount, tradeIdAt, tradeNumberAt } from '../tick-columns.js';
 import { MAX_SCALE } from '../transform/decimal.js';
 
 const US_PER_MINUTE = 60_000_000;
@@ -108,13 +109,14 @@ export function compareIds(a: string, b: string): number {
  * or after the numbered ones.
  */
 function tieBefore(ticks: TickColumns, ids: readonly string[], i: number, j: number): boolean {
-  const ai = ticks.tradeIds[i] ?? null;
-  const aj = ticks.tradeIds[j] ?? null;
+  const ai = tradeNumberAt(ticks, i);
+  const aj = tradeNumberAt(ticks, j);
   if (ai !== aj) {
     if (ai === null) return false;
     if (aj === null) return true;
-    const c = compareIds(ai, aj);
-    if (c !== 0) return c < 0;
+    // A Number and a BigInt compare exactly.
+    if (ai < aj) return true;
+    if (ai > aj) return false;
   }
   return compareIds(ids[i] as string, ids[j] as string) < 0;
 }
@@ -124,15 +126,15 @@ function tieBefore(ticks: TickColumns, ids: readonly string[], i: number, j: num
  * row i. Rows come out in the order their (symbol, exchange, minute) first occurs.
  */
 export function partialBars(ticks: TickColumns, ids: readonly string[]): PartialBars {
-  const n = ticks.symbols.length;
+  const n = tickCount(ticks);
   if (ids.length !== n) throw new Error(`partialBars: ${n} ticks but ${ids.length} ids`);
   const { symbols, exchanges, prices, volumes, timesUs } = ticks;
   const accs: Acc[] = [];
   const bySymbol = new Map<string, SymbolBars>();
   let last: Acc | undefined;
   for (let i = 0; i < n; i++) {
-    const symbol = symbols[i] as string;
-    const exchange = exchanges[i] as string;
+    const symbol = textAt(symbols, i);
+    const exchange = textAt(exchanges, i);
     const us = timesUs[i] as number;
     const minute = Math.floor(us / US_PER_MINUTE) * US_PER_MINUTE;
     // A feed runs symbol by symbol within a minute: the previous tick's bar is the usual one,
@@ -160,7 +162,7 @@ export function partialBars(ticks: TickColumns, ids: readonly string[]): Partial
       }
       last = acc;
     }
-    addRow(acc, prices[i] as string, volumes[i] as string, i);
+    addRow(acc, textAt(prices, i), textAt(volumes, i), i);
     if (us < acc.openUs || (us === acc.openUs && tieBefore(ticks, ids, i, acc.open))) {
       acc.open = i;
       acc.openUs = us;
@@ -192,19 +194,19 @@ export function partialBars(ticks: TickColumns, ids: readonly string[]): Partial
     out.symbols.push(a.symbol);
     out.exchanges.push(a.exchange);
     out.minutesUs.push(a.minute);
-    out.opens.push(ticks.prices[a.open] as string);
-    out.highs.push(ticks.prices[a.high] as string);
-    out.lows.push(ticks.prices[a.low] as string);
-    out.closes.push(ticks.prices[a.close] as string);
+    out.opens.push(textAt(ticks.prices, a.open));
+    out.highs.push(textAt(ticks.prices, a.high));
+    out.lows.push(textAt(ticks.prices, a.low));
+    out.closes.push(textAt(ticks.prices, a.close));
     out.volumes.push(volumeText(a));
     out.turnovers.push(turnoverText(a));
     out.tradeCounts.push(a.count);
     out.openTimesUs.push(a.openUs);
     out.openTickIds.push(ids[a.open] as string);
-    out.openTradeIds.push(ticks.tradeIds[a.open] ?? null);
+    out.openTradeIds.push(tradeIdAt(ticks, a.open));
     out.closeTimesUs.push(a.closeUs);
     out.closeTickIds.push(ids[a.close] as string);
-    out.closeTradeIds.push(ticks.tradeIds[a.close] ?? null);
+    out.closeTradeIds.push(tradeIdAt(ticks, a.close));
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { classifyError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { TickColumns } from '../records.js';
+import { tickCount } from '../tick-columns.js';
 import { type BarMerge, mergeBars } from './merge.js';
 import { type PartialBars, partialBars } from './partial.js';
 import { usToIso } from './write-bars.js';
@@ -40,7 +41,7 @@ export interface BarStep {
  */
 export function barStep(timeZone: string, metrics: Metrics, log: Logger): BarStep {
   const timed = (ticks: TickColumns, ids: readonly string[]) => {
-    if (ticks.symbols.length === 0) return undefined;
+    if (tickCount(ticks) === 0) return undefined;
     const end = metrics.barWriteDuration.startTimer();
     const partial = partialBars(ticks, ids);
     const { lock, merge } = mergeBars(partial, timeZone);

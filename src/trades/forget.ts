@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { TickColumns } from '../records.js';
+import { textAt, tradeIdAt } from '../tick-columns.js';
 import { tradingDay } from './trading-day.js';
 
 /**
@@ -15,15 +16,15 @@ export async function forgetTrades(
   rows: readonly number[],
   timeZone: string,
 ): Promise<number> {
-  const numbered = rows.filter((i) => ticks.tradeIds[i] != null);
+  const numbered = rows.filter((i) => tradeIdAt(ticks, i) !== null);
   if (numbered.length === 0) return 0;
   const result = await client.query(
     `insert into data_capture.feed_gaps (symbol, trading_day, first_missing, last_missing)
      select s, d, n, n from unnest($1::text[], $2::date[], $3::bigint[]) as u(s, d, n)`,
     [
-      numbered.map((i) => ticks.symbols[i]),
+      numbered.map((i) => textAt(ticks.symbols, i)),
       numbered.map((i) => tradingDay(ticks.timesUs[i] as number, timeZone)),
-      numbered.map((i) => ticks.tradeIds[i]),
+      numbered.map((i) => tradeIdAt(ticks, i)),
     ],
   );
   return result.rowCount ?? 0;

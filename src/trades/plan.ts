@@ -5,6 +5,7 @@
  * it in the flush transaction).
  */
 import type { TickColumns } from '../records.js';
+import { textAt, tickCount, tradeNumberAt } from '../tick-columns.js';
 import { tradingDay } from './trading-day.js';
 
 /**
@@ -13,22 +14,6 @@ import { tradingDay } from './trading-day.js';
  * forms. Per tick this makes no BigInt and no garbage.
  */
 export type TradeNumber = number | bigint;
-
-/** Canonical integer text (market_ticks.trade_id) as a TradeNumber. */
-export function tradeNumber(text: string): TradeNumber {
-  const n = text.length;
-  let k = text.charCodeAt(0) === 45 ? 1 : 0;
-  const negative = k === 1;
-  // Up to 15 digits are exact in a double: parsed in place, about twice as fast as Number(text).
-  if (n - k > 15 || n === k) return fromBigInt(BigInt(text));
-  let v = 0;
-  for (; k < n; k++) {
-    const d = text.charCodeAt(k) - 48;
-    if (d < 0 || d > 9) return fromBigInt(BigInt(text));
-    v = v * 10 + d;
-  }
-  return negative ? 0 - v : v;
-}
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -104,9 +89,9 @@ export function groupTrades(ticks: TickColumns, timeZone: string): TradeGroup[] 
   let lastSec = Number.NaN;
   let day = '';
   let g: TradeGroup | undefined;
-  for (let i = 0; i < ticks.tradeIds.length; i++) {
-    const id = ticks.tradeIds[i];
-    if (id === null || id === undefined) continue;
+  for (let i = 0; i < tickCount(ticks); i++) {
+    const n = tradeNumberAt(ticks, i);
+    if (n === null) continue;
     const us = ticks.timesUs[i] as number;
     // Ticks come in time order: most share the previous tick's second, hence its day.
     const sec = Math.floor(us / 1e6);
@@ -114,8 +99,7 @@ export function groupTrades(ticks: TickColumns, timeZone: string): TradeGroup[] 
       day = tradingDay(us, timeZone);
       lastSec = sec;
     }
-    const symbol = ticks.symbols[i] as string;
-    const n = tradeNumber(id);
+    const symbol = textAt(ticks.symbols, i);
     // A feed runs symbol by symbol: the previous numbered tick's group is the usual one.
     if (!g || g.symbol !== symbol || g.day !== day) {
       let days = bySymbol.get(symbol);

@@ -1,5 +1,6 @@
 import { lockSymbols, type Statement, statement } from '../db.js';
 import type { TickColumns } from '../records.js';
+import { tickCount } from '../tick-columns.js';
 import { groupKey, groupTrades, type Hole, planTrades, type StoredTrades } from './plan.js';
 
 /** What the flush does with a batch's ticks, decided from what is stored of their trades. */
@@ -106,7 +107,7 @@ export function checkTrades(ticks: TickColumns, timeZone: string): TradeCheck | 
       ({ rows }) => storedTrades(rows as StoredRow[]),
     ),
     decide: (stored) => {
-      const plan = planTrades(ticks.tradeIds.length, groups, stored);
+      const plan = planTrades(tickCount(ticks), groups, stored);
       const holesChange = plan.closed.length > 0 || plan.opened.length > 0;
       const { sequences: q, opened: o } = plan;
       const write =

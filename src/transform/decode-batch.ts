@@ -1,6 +1,6 @@
 import { type CopyRows, CopyRowsBuilder, ID_WIDTH } from '../copy-rows.js';
-import { TABLES } from '../records.js';
-import { type PackedTicks, PackedTicksBuilder } from '../tick-columns.js';
+import { TABLES, type TickColumns } from '../records.js';
+import { TickColumnsBuilder } from '../tick-columns.js';
 import { bookLine, callbackLine, tickLine } from './copy-format.js';
 import { decodeBook, decodeCallback, decodeTick } from './decode.js';
 import { FastScanner, type TickValues } from './fast-scan.js';
@@ -26,7 +26,7 @@ export interface DecodedBatch {
   /** Each table's rows, in TABLES order; tick lines start with an id field (copy-rows.ts). */
   rows: CopyRows[];
   /** The tick rows' values, in row order (for the bars and the trade numbers). */
-  ticks: PackedTicks;
+  ticks: TickColumns;
   /** Status of every callback row, in row order. */
   callbackStatuses: CallbackStatus[];
   invalid: { message: number; code: DecodeErrorCode; text: string }[];
@@ -74,7 +74,7 @@ function decodeAll(
   const main = kind === 'ticks' ? TICKS : kind === 'book' ? BOOKS : CALLBACKS;
   const out: Building = {
     rows: TABLES.map((_, t) => new CopyRowsBuilder(t === TICKS, t === main ? inputBytes : 0)),
-    ticks: new PackedTicksBuilder(),
+    ticks: new TickColumnsBuilder(),
     callbackStatuses: [],
     invalid: [],
   };
@@ -114,7 +114,7 @@ function decodeAll(
 }
 
 /** A DecodedBatch while its rows are being collected. */
-type Building = Omit<DecodedBatch, 'rows' | 'ticks'> & { rows: CopyRowsBuilder[]; ticks: PackedTicksBuilder };
+type Building = Omit<DecodedBatch, 'rows' | 'ticks'> & { rows: CopyRowsBuilder[]; ticks: TickColumnsBuilder };
 
 function addTickValues(out: Building, t: TickValues): void {
   out.ticks.add(t.symbol, t.exchange, t.price, t.volume, t.tickTimeUs, t.tradeId);

@@ -9,7 +9,7 @@ import {
   type TableName,
   type TickColumns,
 } from '../records.js';
-import { type PackedTicks, unpackTicks } from '../tick-columns.js';
+import { joinTicks } from '../tick-columns.js';
 
 /** The messages `indexes` of a Kafka batch, as dead letters name them. */
 export function sourceRefs(origin: SourceBatch, indexes: readonly number[]): SourceRef[] {
@@ -30,7 +30,7 @@ export function sourceRefs(origin: SourceBatch, indexes: readonly number[]): Sou
 export interface RowsPart {
   rows: CopyRows;
   origin: SourceBatch;
-  ticks?: PackedTicks;
+  ticks?: TickColumns;
 }
 
 /**
@@ -43,7 +43,7 @@ export class TableRows {
   length = 0;
   bytes = 0;
 
-  add(rows: CopyRows, origin: SourceBatch, ticks?: PackedTicks): void {
+  add(rows: CopyRows, origin: SourceBatch, ticks?: TickColumns): void {
     if (rows.ends.length === 0) return;
     this.parts.push({ rows, origin, ticks });
     this.length += rows.ends.length;
@@ -154,14 +154,14 @@ export class FlushBatch {
 
   /** The tick rows' values column by column (row i of each is row i of `tables.market_ticks`), built on each call. */
   tickColumns(): TickColumns {
-    return unpackTicks(this.tables.market_ticks.parts.flatMap((p) => (p.ticks ? [p.ticks] : [])));
+    return joinTicks(this.tables.market_ticks.parts.flatMap((p) => (p.ticks ? [p.ticks] : [])));
   }
 
   /**
    * The rows one Kafka batch decoded into: `rows` per table in TABLES order, `ticks` the values of
    * its tick rows.
    */
-  add(origin: SourceBatch, rows: readonly CopyRows[], ticks: PackedTicks): void {
+  add(origin: SourceBatch, rows: readonly CopyRows[], ticks: TickColumns): void {
     TABLES.forEach((t, k) => {
       const r = rows[k];
       if (r) this.tables[t].add(r, origin, t === 'market_ticks' ? ticks : undefined);
@@ -194,7 +194,14 @@ export class FlushBatch {
         free(rows.text, rows.ends, rows.messages, origin.timestampsMs);
         free(origin.keys.data, origin.keys.lengths, origin.values.data, origin.values.lengths);
         if (ticks)
-          free(ticks.symbols.at, ticks.exchanges.at, ticks.prices.at, ticks.volumes.at, ticks.timesUs);
+          free(
+            ticks.symbols.at,
+            ticks.exchanges.at,
+            ticks.prices.at,
+            ticks.volumes.at,
+            ticks.timesUs,
+            ticks.tradeNumbers,
+          );
       }
   }
 
@@ -221,19 +228,6 @@ function free(...views: ArrayBufferView[]): void {
       // Node's shared pool (not detachable) or already detached: the collector's then.
     }
   }
-}
-
-/** Rows `keep` of the columns, in that order. */
-export function pickTicks(c: TickColumns, keep: readonly number[]): TickColumns {
-  const pick = <T>(col: readonly T[]) => keep.map((i) => col[i] as T);
-  return {
-    symbols: pick(c.symbols),
-    exchanges: pick(c.exchanges),
-    prices: pick(c.prices),
-    volumes: pick(c.volumes),
-    timesUs: pick(c.timesUs),
-    tradeIds: pick(c.tradeIds),
-  };
 }
 
 export interface BatchLimits {

@@ -6,9 +6,10 @@ import { command, RoundTrip, run, withClient } from '../db.js';
 import { classifyError, DeadlineError, errorMessage } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { type SourceRef, TABLES, type TableName, type TickColumns } from '../records.js';
+import { pickTicks } from '../tick-columns.js';
 import type { TradeCheck } from '../trades/index.js';
 import { BOOK_COLUMNS, CALLBACK_COLUMNS, TICK_COLUMNS } from '../transform/copy-format.js';
-import { type FlushBatch, pickTicks, type TableRows } from './batch.js';
+import type { FlushBatch, TableRows } from './batch.js';
 import { advanceOffsets } from './offset-store.js';
 import { drawIdBlocks, drawTickIds } from './tick-ids.js';
 

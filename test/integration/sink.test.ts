@@ -6,7 +6,6 @@ import { CopyRowsBuilder } from '../../src/copy-rows.js';
 import { run, withClient } from '../../src/db.js';
 import { OffsetConflictError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { emptyTickColumns } from '../../src/records.js';
 import { checkTrades, forgetTrades } from '../../src/trades/index.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
@@ -17,7 +16,7 @@ import { drawIdBlocks, drawTickIds } from '../../src/writers/tick-ids.js';
 import { emptyCopyRows } from '../support/copy-rows.js';
 import { type MigratedDatabase, migratedDatabase } from '../support/fresh.js';
 import { sourceBatch } from '../support/source-batch.js';
-import { packTicks } from '../support/tick-columns.js';
+import { emptyTicks, packTicks } from '../support/tick-columns.js';
 
 /**
  * The sink and the offsets table on the real stack: a batch is stored once whatever happens to the
@@ -69,7 +68,7 @@ function ticks(
 ): FlushBatch {
   const b = new FlushBatch(0);
   const rows = new CopyRowsBuilder(true);
-  const c = emptyTickColumns();
+  const c = emptyTicks();
   const messages = [];
   for (let k = 0; k < n; k++) {
     const us = Date.parse('2025-03-07T14:00:00Z') * 1000 + (from + k) * 1_000_000 + partition;

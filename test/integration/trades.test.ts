@@ -5,13 +5,14 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyTickColumns, type TickColumns } from '../../src/records.js';
+import type { TickColumns } from '../../src/records.js';
 import { migrate } from '../../src/schema/index.js';
 import { countOpenGaps, forgetTrades, listGaps } from '../../src/trades/index.js';
 import { forgetOldTrades } from '../../src/trades/retention.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { TICK_COLUMNS, tickLine } from '../../src/transform/copy-format.js';
 import { type FreshDatabase, freshDatabase } from '../support/fresh.js';
+import { emptyTicks, packTicks } from '../support/tick-columns.js';
 import { recordTrades, type TradeStepResult } from '../support/trades.js';
 
 const SP = 'America/Sao_Paulo';
@@ -24,7 +25,7 @@ type Tick = [symbol: string, tradeId: number | string | null, offsetUs?: number]
 
 /** The ticks as a decoded batch carries them: TickColumns plus the COPY line of each row. */
 function batch(rows: Tick[]): { cols: TickColumns; lines: string[] } {
-  const cols = emptyTickColumns();
+  const cols = emptyTicks();
   const lines: string[] = [];
   rows.forEach(([symbol, id, dt], k) => {
     const us = T0 + (dt ?? k * 1000);
@@ -49,7 +50,7 @@ function batch(rows: Tick[]): { cols: TickColumns; lines: string[] } {
       }),
     );
   });
-  return { cols, lines };
+  return { cols: packTicks(cols), lines };
 }
 
 const range = (symbol: string, from: number, to: number, at = 0): Tick[] =>

@@ -4,6 +4,7 @@
  * market_ticks written differently from the builder's SQL).
  */
 import type { TickColumns } from '../../src/records.js';
+import { TickColumnsBuilder } from '../../src/tick-columns.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
 import { fromScaled } from '../../src/transform/decimal.js';
@@ -92,14 +93,9 @@ export function tick(symbol: string, price: bigint, volume: bigint, us: number, 
 
 /** The columns the sink hands the bar step for these (committed) rows. */
 export function columnsOf(rows: readonly TickRow[]): TickColumns {
-  return {
-    symbols: rows.map((r) => r.symbol),
-    exchanges: rows.map((r) => r.exchange),
-    prices: rows.map((r) => r.price),
-    volumes: rows.map((r) => r.volume),
-    timesUs: rows.map((r) => r.tickTimeUs),
-    tradeIds: rows.map((r) => r.tradeId),
-  };
+  const b = new TickColumnsBuilder();
+  for (const r of rows) b.add(r.symbol, r.exchange, r.price, r.volume, r.tickTimeUs, r.tradeId);
+  return b.build();
 }
 
 /**

@@ -1,9 +1,28 @@
 import type { TickColumns } from '../../src/records.js';
-import { type PackedTicks, PackedTicksBuilder } from '../../src/tick-columns.js';
+import { TickColumnsBuilder, textAt, tickCount, tradeIdAt } from '../../src/tick-columns.js';
 
-/** Tick columns as the decode thread hands them over. */
-export function packTicks(c: TickColumns): PackedTicks {
-  const b = new PackedTicksBuilder();
+/** Tick values as tests write them: plain arrays, row i of each being row i. */
+export interface PlainTicks {
+  symbols: string[];
+  exchanges: string[];
+  prices: string[];
+  volumes: string[];
+  timesUs: number[];
+  tradeIds: (string | null)[];
+}
+
+export const emptyTicks = (): PlainTicks => ({
+  symbols: [],
+  exchanges: [],
+  prices: [],
+  volumes: [],
+  timesUs: [],
+  tradeIds: [],
+});
+
+/** The columns the decoders would build from these ticks. */
+export function packTicks(c: PlainTicks): TickColumns {
+  const b = new TickColumnsBuilder();
   c.symbols.forEach((symbol, i) => {
     b.add(
       symbol,
@@ -15,4 +34,17 @@ export function packTicks(c: TickColumns): PackedTicks {
     );
   });
   return b.build();
+}
+
+/** The columns' values as plain arrays (to compare them). */
+export function plainTicks(t: TickColumns): PlainTicks {
+  const rows = Array.from({ length: tickCount(t) }, (_, i) => i);
+  return {
+    symbols: rows.map((i) => textAt(t.symbols, i)),
+    exchanges: rows.map((i) => textAt(t.exchanges, i)),
+    prices: rows.map((i) => textAt(t.prices, i)),
+    volumes: rows.map((i) => textAt(t.volumes, i)),
+    timesUs: rows.map((i) => t.timesUs[i] as number),
+    tradeIds: rows.map((i) => tradeIdAt(t, i)),
+  };
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { RoundTrip } from '../../src/db.js';
 import type { TickColumns } from '../../src/records.js';
+import { tickCount } from '../../src/tick-columns.js';
 import { checkTrades, type TradeDecision } from '../../src/trades/index.js';
 
 /** What the trade step did to a batch: its decision, and the open holes it left (when it changed any). */
@@ -17,7 +18,7 @@ export async function recordTrades(
 ): Promise<TradeStepResult> {
   const check = checkTrades(ticks, timeZone);
   if (!check) {
-    const keep = new Array<boolean>(ticks.tradeIds.length).fill(true);
+    const keep = new Array<boolean>(tickCount(ticks)).fill(true);
     return { keep, duplicates: 0, gapsOpened: 0, gapsFilled: 0, gapsSplit: 0, openGaps: undefined };
   }
   const read = new RoundTrip();

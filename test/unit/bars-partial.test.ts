@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareIds, fixedScale, type PartialBars, partialBars } from '../../src/bars/partial.js';
 import { rng } from '../../src/feed/synthetic.js';
 import type { TickColumns } from '../../src/records.js';
+import { type PlainTicks, packTicks } from '../support/tick-columns.js';
 
 /** µs since the epoch of 2024-03-04 at `hms` UTC plus `micros`. */
 const at = (hms: string, micros = 0) => Date.parse(`2024-03-04T${hms}Z`) * 1000 + micros;
@@ -16,18 +17,17 @@ type Tick = [
   tradeId?: string | null,
 ];
 
-function columns(rows: readonly Tick[]): { ticks: TickColumns; ids: string[] } {
-  return {
-    ticks: {
-      symbols: rows.map((r) => r[0]),
-      exchanges: rows.map((r) => r[1]),
-      prices: rows.map((r) => r[2]),
-      volumes: rows.map((r) => r[3]),
-      timesUs: rows.map((r) => r[4]),
-      tradeIds: rows.map((r) => r[6] ?? null),
-    },
-    ids: rows.map((r) => r[5]),
+/** The rows as the sink hands them to the bars (`ticks`), and as plain arrays for the reference. */
+function columns(rows: readonly Tick[]): { ticks: TickColumns; ids: string[]; plain: PlainTicks } {
+  const plain: PlainTicks = {
+    symbols: rows.map((r) => r[0]),
+    exchanges: rows.map((r) => r[1]),
+    prices: rows.map((r) => r[2]),
+    volumes: rows.map((r) => r[3]),
+    timesUs: rows.map((r) => r[4]),
+    tradeIds: rows.map((r) => r[6] ?? null),
   };
+  return { ticks: packTicks(plain), ids: rows.map((r) => r[5]), plain };
 }
 
 /** The partial bars row by row, for readable expectations. */
@@ -317,7 +317,7 @@ describe('partialBars', () => {
       ],
     ],
   ])('%s', (_name, rows, expected) => {
-    const { ticks, ids } = columns(rows);
+    const { ticks, ids, plain } = columns(rows);
     expect(rowsOf(partialBars(ticks, ids))).toEqual(expected);
   });
 
@@ -332,7 +332,7 @@ describe('the exact arithmetic underneath', () => {
   it.each(['-1', '1.123456789', '1e5', '', '.5', '1.', '1,5', '1234567890123456', '12a'])(
     'refuses %j, which no numeric(18,8) tick has',
     (text) => {
-      const { ticks, ids } = columns([['X', 'B3', '1', text, at('13:00:00'), '1']]);
+      const { ticks, ids, plain } = columns([['X', 'B3', '1', text, at('13:00:00'), '1']]);
       expect(() => partialBars(ticks, ids)).toThrow(/not a decimal of numeric\(18,8\)/);
     },
   );
@@ -364,7 +364,7 @@ describe('the exact arithmetic underneath', () => {
 });
 
 /** The partial bars the slow, obvious way: BigInt everywhere, a sort for open and close. */
-function referenceBars(ticks: TickColumns, ids: readonly string[]) {
+function referenceBars(ticks: PlainTicks, ids: readonly string[]) {
   const scaled = (text: string) => {
     const [int = '', frac = ''] = text.split('.');
     return BigInt(int + frac.padEnd(8, '0'));
@@ -384,7 +384,6 @@ function referenceBars(ticks: TickColumns, ids: readonly string[]) {
     return BigInt(ids[i] as string) < BigInt(ids[j] as string) ? -1 : 1;
   };
   const groups = new Map<string, number[]>();
-  // Columns only indexed, never mapped: they may become typed arrays.
   for (let i = 0; i < ticks.symbols.length; i++) {
     const minute = Math.floor((ticks.timesUs[i] as number) / 60e6) * 60e6;
     const key = `${ticks.symbols[i]}\u0000${ticks.exchanges[i]}\u0000${minute}`;
@@ -472,8 +471,8 @@ function randomTicks(seed: number, n: number) {
 
 describe('partialBars against a BigInt reference', () => {
   it.each(Array.from({ length: 300 }, (_, seed) => seed))('random flush, seed %i', (seed) => {
-    const { ticks, ids } = randomTicks(seed, 1 + (seed % 7 === 0 ? 2000 : seed % 97));
-    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(ticks, ids));
+    const { ticks, ids, plain } = randomTicks(seed, 1 + (seed % 7 === 0 ? 2000 : seed % 97));
+    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(plain, ids));
   });
 
   it.each<[string, [price: string, volume: string][]]>([
@@ -520,10 +519,10 @@ describe('partialBars against a BigInt reference', () => {
       ],
     ],
   ])('stays exact at the limits of plain numbers: %s', (_name, values) => {
-    const { ticks, ids } = columns(
+    const { ticks, ids, plain } = columns(
       values.map(([p, v], k) => ['X', 'B3', p, v, at('13:00:00', k), String(k + 1)]),
     );
-    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(ticks, ids));
+    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(plain, ids));
   });
 
   it('sums thousands of the largest values exactly, in one bar', () => {
@@ -536,7 +535,7 @@ describe('partialBars against a BigInt reference', () => {
       String(1000 + k),
       k % 4 ? null : String(-k),
     ]);
-    const { ticks, ids } = columns(rows);
-    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(ticks, ids));
+    const { ticks, ids, plain } = columns(rows);
+    expect(rowsOf(partialBars(ticks, ids))).toEqual(referenceBars(plain, ids));
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { type CopyRows, CopyRowsBuilder, ID_WIDTH } from '../../src/copy-rows.js';
-import { emptyTickColumns, partitionKey, type SourceBatch, type TickColumns } from '../../src/records.js';
+import { partitionKey, type SourceBatch } from '../../src/records.js';
 import { BatchBuffer, FlushBatch, TableRows } from '../../src/writers/batch.js';
 import { emptyCopyRows } from '../support/copy-rows.js';
 import { sourceBatch } from '../support/source-batch.js';
-import { packTicks } from '../support/tick-columns.js';
+import { emptyTicks, type PlainTicks, packTicks, plainTicks } from '../support/tick-columns.js';
 
 /** A Kafka batch of one partition, message k at offset first + k, one line per message. */
 function origin(topic: string, partition: number, first: number, n: number): SourceBatch {
@@ -79,9 +79,9 @@ describe('BatchBuffer closes a batch on rows, bytes or age', () => {
   });
 });
 
-const noTicks = packTicks(emptyTickColumns());
+const noTicks = packTicks(emptyTicks());
 
-const tickOf = (symbol: string, timeUs: number): TickColumns => ({
+const tickOf = (symbol: string, timeUs: number): PlainTicks => ({
   symbols: [symbol],
   exchanges: ['B3'],
   prices: ['1'],
@@ -127,7 +127,7 @@ describe('FlushBatch', () => {
     expect(b.rows).toBe(1);
     expect(b.bytes).toBe(ID_WIDTH + 1 + 3);
     expect(text(b.tables.market_ticks.pieces())).toBe(`${'0'.repeat(ID_WIDTH)}\tp0\n`);
-    expect(b.tickColumns()).toEqual(tickOf('PETR4', 10));
+    expect(plainTicks(b.tickColumns())).toEqual(tickOf('PETR4', 10));
     expect(b.tables.order_book_snapshots.length).toBe(0);
     expect([...b.offsets.keys()]).toEqual([partitionKey('t', 0)]);
   });

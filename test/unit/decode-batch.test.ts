@@ -2,11 +2,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CopyRows } from '../../src/copy-rows.js';
 import { packBytes, unpackBytes } from '../../src/packed.js';
 import { TABLES } from '../../src/records.js';
-import { unpackTicks } from '../../src/tick-columns.js';
 import type { BatchContext } from '../../src/transform/decode-batch.js';
 import { type DecodedBatch, decodeBatch, type TopicKind } from '../../src/transform/decode-batch.js';
 import { DecodeThread } from '../../src/transform/decode-thread.js';
 import { linesOf } from '../support/copy-rows.js';
+import { plainTicks } from '../support/tick-columns.js';
 
 const NOW_US = Date.parse('2026-11-24T14:00:00Z') * 1000;
 const ctx: BatchContext = {
@@ -94,7 +94,7 @@ describe('decodeBatch', () => {
       [NOW_US / 1000, NOW_US / 1000],
       ctx,
     );
-    expect(unpackTicks([d.ticks])).toEqual({
+    expect(plainTicks(d.ticks)).toEqual({
       symbols: ['PETR4', 'VALE3'],
       exchanges: ['B3', 'B3'],
       prices: ['30.12', '30.12'],
@@ -113,7 +113,7 @@ describe('decodeBatch', () => {
       ctx,
     );
     expect(c.callbackStatuses).toEqual(['SKIPPED', 'PROCESSED']);
-    expect(unpackTicks([c.ticks])).toMatchObject({ symbols: ['PETR4'], tradeIds: [null] });
+    expect(plainTicks(c.ticks)).toMatchObject({ symbols: ['PETR4'], tradeIds: [null] });
   });
 });
 

@@ -8,7 +8,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { unpackBytes } from '../../src/packed.js';
 import { Pipeline } from '../../src/pipeline.js';
 import type { PartitionOffset } from '../../src/records.js';
-import { PackedTicksBuilder } from '../../src/tick-columns.js';
+import { TickColumnsBuilder } from '../../src/tick-columns.js';
 import type { DecodedBatch } from '../../src/transform/decode-batch.js';
 import type { Decoder } from '../../src/transform/decode-thread.js';
 import type { FlushBatch } from '../../src/writers/batch.js';
@@ -59,7 +59,7 @@ function setup(
     },
     decode: async (_kind, values) => {
       const rows = new CopyRowsBuilder(true);
-      const ticks = new PackedTicksBuilder();
+      const ticks = new TickColumnsBuilder();
       const d: Omit<DecodedBatch, 'rows' | 'ticks'> = { callbackStatuses: [], invalid: [] };
       unpackBytes(values).forEach((v, i) => {
         const text = String(v);

@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../src/feed/synthetic.js';
-import { emptyTickColumns, type TickColumns } from '../../src/records.js';
+import type { TickColumns } from '../../src/records.js';
+import { tickCount } from '../../src/tick-columns.js';
 import { gapFilter, gapLines } from '../../src/trades/command.js';
 import type { GapRow } from '../../src/trades/gaps.js';
-import {
-  groupKey,
-  groupTrades,
-  missingRuns,
-  planTrades,
-  type StoredTrades,
-  tradeNumber,
-} from '../../src/trades/plan.js';
+import { groupKey, groupTrades, missingRuns, planTrades, type StoredTrades } from '../../src/trades/plan.js';
 import { tradingDay } from '../../src/trades/trading-day.js';
+import { emptyTicks, type PlainTicks, packTicks } from '../support/tick-columns.js';
 
 const SP = 'America/Sao_Paulo';
 // 2026-11-24 13:00 UTC = 10:00 in São Paulo.
@@ -19,7 +14,7 @@ const T0 = Date.UTC(2026, 10, 24, 13, 0, 0) * 1000;
 
 /** A batch of ticks: [symbol, trade number or null, µs offset from T0]. */
 function ticks(rows: [string, number | string | null, number?][]): TickColumns {
-  const c = emptyTickColumns();
+  const c = emptyTicks();
   for (const [symbol, id, dt] of rows) {
     c.symbols.push(symbol);
     c.exchanges.push('B3');
@@ -28,7 +23,7 @@ function ticks(rows: [string, number | string | null, number?][]): TickColumns {
     c.timesUs.push(T0 + (dt ?? 0));
     c.tradeIds.push(id === null ? null : String(id));
   }
-  return c;
+  return packTicks(c);
 }
 
 const DAY = '2026-11-24';
@@ -71,29 +66,6 @@ describe('missingRuns', () => {
   });
 });
 
-describe('tradeNumber', () => {
-  it.each<[string, number | bigint]>([
-    ['0', 0],
-    ['-0', 0],
-    ['42', 42],
-    ['-42', -42],
-    ['999999999999999', 999_999_999_999_999],
-    ['9007199254740991', 9_007_199_254_740_991],
-    ['-9007199254740991', -9_007_199_254_740_991],
-    ['9007199254740992', 9_007_199_254_740_992n],
-    ['-9007199254740992', -9_007_199_254_740_992n],
-    ['9223372036854775807', 9_223_372_036_854_775_807n],
-    ['-9223372036854775808', -9_223_372_036_854_775_808n],
-  ])('%s is %s: a Number exactly when it is a safe integer', (text, value) => {
-    expect(tradeNumber(text)).toBe(value);
-  });
-
-  it('refuses what is not an integer, as BigInt does', () => {
-    expect(() => tradeNumber('12a')).toThrow(SyntaxError);
-    expect(() => tradeNumber('-')).toThrow(SyntaxError);
-  });
-});
-
 describe('groupTrades', () => {
   it('groups numbered ticks by symbol and trading day in the exchange zone, leaving unnumbered ones out', () => {
     const beforeMidnight = Date.UTC(2026, 10, 25, 2, 59, 59) * 1000 - T0;
@@ -128,7 +100,7 @@ function plan(batch: [string, number | null][], state?: StoredTrades) {
   const t = ticks(batch);
   const map = new Map<string, StoredTrades>();
   if (state) map.set(groupKey('PETR4', DAY), state);
-  return planTrades(t.tradeIds.length, groupTrades(t, SP), map);
+  return planTrades(tickCount(t), groupTrades(t, SP), map);
 }
 
 describe('planTrades', () => {
@@ -334,7 +306,7 @@ describe('tick-ingest gaps', () => {
 });
 
 /** The groups and plan the slow, obvious way, in BigInt, for the randomized comparison below. */
-function referencePlan(t: TickColumns, zone: string, state: ReadonlyMap<string, StoredTrades>) {
+function referencePlan(t: PlainTicks, zone: string, state: ReadonlyMap<string, StoredTrades>) {
   const groups = new Map<string, { symbol: string; day: string; rows: number[] }>();
   // Columns only indexed, never mapped: they may become typed arrays.
   for (let i = 0; i < t.tradeIds.length; i++) {
@@ -440,7 +412,7 @@ function randomCase(seed: number) {
   );
   const clamp = (n: bigint) => (n < -BIG ? -BIG : n >= BIG ? BIG - 1n : n);
   const midnight = Date.UTC(2026, 10, 25, 3, 0, 0) * 1000;
-  const c = emptyTickColumns();
+  const c = emptyTicks();
   const n = 1 + int(seed % 5 === 0 ? 3000 : 60);
   for (let k = 0; k < n; k++) {
     const symbol = pick(symbols);
@@ -483,7 +455,7 @@ describe('groupTrades and planTrades against a BigInt reference', () => {
     'random batch and stored state, seed %i',
     (seed) => {
       const { batch, state } = randomCase(seed);
-      const groups = groupTrades(batch, SP);
+      const groups = groupTrades(packTicks(batch), SP);
       const p = planTrades(batch.tradeIds.length, groups, state);
       const want = referencePlan(batch, SP, state);
       expect(
