@@ -228,7 +228,7 @@ export class Pipeline {
     const lane = this.lane(key);
     const open = lane.buffer.open();
     open.add(batch, decoded.rows, decoded.ticks);
-    open.advance(topic, partition, batch.fromOffset, offsets[offsets.length - 1] as string, epoch);
+    open.advance(topic, partition, batch.fromOffset, String(offsets[offsets.length - 1]), epoch);
     this.afterAdd(lane);
     await this.waitForRoom(heartbeat);
   }

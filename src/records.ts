@@ -18,7 +18,8 @@ export interface PackedBytes {
  * objects (which would then survive into the old generation).
  */
 export interface PackedMessages {
-  offsets: readonly string[];
+  /** In a typed array, not as a text per message: a batch lives until its rows commit. */
+  offsets: BigInt64Array;
   /** Kafka timestamp of each message, ms since the epoch. */
   timestampsMs: Float64Array;
   keys: PackedBytes;

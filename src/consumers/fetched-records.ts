@@ -16,10 +16,14 @@ class FetchedPart {
   readonly valueAt: Int32Array;
   readonly valueLength: Int32Array;
   readonly timestampsMs: Float64Array;
+  /** Offset - its batch's first offset (a record's offset delta, an int32 in the protocol). */
+  readonly offsetDeltas: Int32Array;
   readonly attributes: Uint8Array;
   /** Each record's batch header, by its index in `batchHeaders`. */
   readonly batchOf: Int32Array;
   readonly batchHeaders: RecordBatchHeader[] = [];
+  /** Each batch's first offset as a Number, NaN when an offset of the batch is past 2^53 - 1. */
+  readonly batchFirstOffsets: number[] = [];
   /** The few records that carry headers. */
   readonly headers = new Map<number, Headers>();
   length = 0;
@@ -33,6 +37,7 @@ class FetchedPart {
     this.valueAt = new Int32Array(capacity);
     this.valueLength = new Int32Array(capacity);
     this.timestampsMs = new Float64Array(capacity);
+    this.offsetDeltas = new Int32Array(capacity);
     this.attributes = new Uint8Array(capacity);
     this.batchOf = new Int32Array(capacity);
   }
@@ -43,16 +48,27 @@ class FetchedPart {
  * decoder, three buffer views, 64-bit integers and their BigInts, header arrays, texts), and a
  * fetch's records live until each partition's batch is handed over, so every young-generation
  * collection in between copied them: their garbage and their survival were most of the worker's
- * collection work. This is one small object and the offset's text (kafkajs filters a batch by
- * it); the fields live in the part's typed arrays, the key and value in the fetched bytes, made
- * only on demand (`packFetched` copies the bytes without them).
+ * collection work. This is one small object; the fields live in the part's typed arrays, the key
+ * and value in the fetched bytes, made only on demand (`packFetched` copies the bytes without
+ * them), as is the offset's text (kafkajs filters a batch by it, then drops it).
  */
 export class FetchedRecord {
   constructor(
     readonly part: FetchedPart,
     readonly index: number,
-    readonly offset: string,
   ) {}
+  get offset(): string {
+    return String(this.offsetValue);
+  }
+  /** The offset, exact: a Number when it is a safe integer, else a BigInt. */
+  get offsetValue(): number | bigint {
+    const { part, index } = this;
+    const batch = part.batchOf[index] as number;
+    const delta = part.offsetDeltas[index] as number;
+    const first = part.batchFirstOffsets[batch] as number;
+    if (!Number.isNaN(first)) return first + delta;
+    return BigInt((part.batchHeaders[batch] as RecordBatchHeader).firstOffset) + BigInt(delta);
+  }
   get key(): Buffer | null {
     return bytesAt(
       this.part.bytes,
@@ -113,11 +129,11 @@ export interface RecordBatchHeader {
 /** A batch's messages packed, one copy of each key and value, straight from the fetched bytes. */
 export function packFetched(messages: readonly KafkaMessage[]): PackedMessages {
   const n = messages.length;
-  const offsets = new Array<string>(n);
+  const offsets = new BigInt64Array(n);
   const timestampsMs = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const m = messages[i] as KafkaMessage;
-    offsets[i] = m.offset;
+    offsets[i] = BigInt(m instanceof FetchedRecord ? m.offsetValue : m.offset);
     timestampsMs[i] = m instanceof FetchedRecord ? m.timestampMs : Number(m.timestamp);
   }
   return { offsets, timestampsMs, keys: packField(messages, 'key'), values: packField(messages, 'value') };
@@ -258,6 +274,7 @@ function decodeRecords(
   const { bytes } = part;
   const firstOffset = Number(batch.firstOffset);
   const exactOffsets = Number.isSafeInteger(firstOffset + batch.lastOffsetDelta);
+  part.batchFirstOffsets.push(exactOffsets ? firstOffset : Number.NaN);
   const appendTime = batch.timestampType === LOG_APPEND_TIME ? Number(batch.maxTimestamp) : undefined;
   const firstTimestamp = Number(batch.firstTimestamp);
   const batchIndex = part.batchHeaders.push(batch) - 1;
@@ -269,7 +286,7 @@ function decodeRecords(
     part.attributes[i] = bytes[pos++] as number;
     const timestampDelta = readVarint(bytes);
     part.timestampsMs[i] = appendTime ?? firstTimestamp + timestampDelta;
-    const offsetDelta = readVarint(bytes);
+    part.offsetDeltas[i] = readVarint(bytes);
     const keyLength = readVarint(bytes);
     part.keyAt[i] = pos;
     part.keyLength[i] = keyLength;
@@ -282,15 +299,7 @@ function decodeRecords(
     if (headerCount > 0) part.headers.set(i, readHeaders(bytes, headerCount));
     part.batchOf[i] = batchIndex;
     pos = next;
-    out.push(
-      new FetchedRecord(
-        part,
-        i,
-        exactOffsets
-          ? String(firstOffset + offsetDelta)
-          : (BigInt(batch.firstOffset) + BigInt(offsetDelta)).toString(),
-      ),
-    );
+    out.push(new FetchedRecord(part, i));
   }
 }
 

@@ -19,7 +19,7 @@ export function sourceRefs(origin: SourceBatch, indexes: readonly number[]): Sou
   return indexes.map((m) => ({
     topic: origin.topic,
     partition: origin.partition,
-    offset: origin.offsets[m] as string,
+    offset: String(origin.offsets[m]),
     key: keys[m] ?? null,
     value: values[m] ?? null,
     timestampMs: origin.timestampsMs[m] as number,
@@ -191,7 +191,7 @@ export class FlushBatch {
   release(): void {
     for (const t of TABLES)
       for (const { rows, origin, ticks } of this.tables[t].parts) {
-        free(rows.text, rows.ends, rows.messages, origin.timestampsMs);
+        free(rows.text, rows.ends, rows.messages, origin.offsets, origin.timestampsMs);
         free(origin.keys.data, origin.keys.lengths, origin.values.data, origin.values.lengths);
         if (ticks)
           free(

@@ -317,7 +317,7 @@ describe('partialBars', () => {
       ],
     ],
   ])('%s', (_name, rows, expected) => {
-    const { ticks, ids, plain } = columns(rows);
+    const { ticks, ids } = columns(rows);
     expect(rowsOf(partialBars(ticks, ids))).toEqual(expected);
   });
 
@@ -332,7 +332,7 @@ describe('the exact arithmetic underneath', () => {
   it.each(['-1', '1.123456789', '1e5', '', '.5', '1.', '1,5', '1234567890123456', '12a'])(
     'refuses %j, which no numeric(18,8) tick has',
     (text) => {
-      const { ticks, ids, plain } = columns([['X', 'B3', '1', text, at('13:00:00'), '1']]);
+      const { ticks, ids } = columns([['X', 'B3', '1', text, at('13:00:00'), '1']]);
       expect(() => partialBars(ticks, ids)).toThrow(/not a decimal of numeric\(18,8\)/);
     },
   );

@@ -254,12 +254,33 @@ describe('packing fetched records', () => {
     ];
     const messages = [...fetched, ...plain] as KafkaMessage[];
     const packed = packFetched(messages);
-    expect(packed.offsets).toEqual(['7', '8', '9', '10']);
+    expect([...packed.offsets].map(String)).toEqual(['7', '8', '9', '10']);
     expect([...packed.timestampsMs]).toEqual([
       1_764_000_000_003, 1_764_000_000_000, 1_764_000_000_000, 1_764_000_000_009,
     ]);
     expect(unpackBytes(packed.keys).map((k) => k?.toString() ?? null)).toEqual(['PETR4', null, '', 'VALE3']);
     expect(unpackBytes(packed.values)).toEqual(messages.map((m) => m.value));
+  });
+
+  it('keeps offsets past 2^53 exact, fetched or not', async () => {
+    const first = 2n ** 63n - 3n;
+    const bytes = await encodeBatch({
+      firstOffset: first,
+      firstTimestamp: 1,
+      records: [0, 1].map((k) => ({ offsetDelta: k, key: null, value: tick(k) })),
+    });
+    const fetched = await decodeRecordBatches(bytes, lookupCodecByAttributes);
+    const plain = {
+      offset: String(first + 2n),
+      timestamp: '1',
+      key: null,
+      value: null,
+      attributes: 0,
+      headers: {},
+    };
+    const packed = packFetched([...fetched, plain] as KafkaMessage[]);
+    expect([...packed.offsets]).toEqual([first, first + 1n, first + 2n]);
+    expect(fetched.map((m) => m.offset)).toEqual([String(first), String(first + 1n)]);
   });
 });
 
