@@ -10,13 +10,15 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import pino from 'pino';
 import { barStep } from '../src/bars/index.js';
-import { RoundTrip } from '../src/db.js';
+import { RoundTrip, run as runStatement } from '../src/db.js';
 import { createMetrics } from '../src/observability/metrics.js';
 import { migrate } from '../src/schema/index.js';
 import { TickColumnsBuilder } from '../src/tick-columns.js';
+import { tickIdAt } from '../src/tick-id-blocks.js';
 import { formatUtcMicros } from '../src/transform/civil.js';
 import { tickLine } from '../src/transform/copy-format.js';
 import type { TickRow } from '../src/transform/types.js';
+import { drawIdBlocks } from '../src/writers/tick-ids.js';
 
 const FLUSHES = Number(process.env.FLUSHES ?? 40);
 const ROWS = Number(process.env.ROWS ?? 5000);
@@ -63,11 +65,7 @@ async function run(url: string, bars: boolean) {
     await client.query('begin');
     let t = performance.now();
     let c = cpuSeconds(pid);
-    const { rows: idRows } = await client.query<{ id: string }>(
-      `select nextval('data_capture.market_ticks_id_seq')::text as id from generate_series(1, $1::int) as g order by g`,
-      [rows.length],
-    );
-    const ids = idRows.map((r) => r.id);
+    const ids = await runStatement(client, drawIdBlocks('data_capture.market_ticks_id_seq', rows.length));
     const stream = client.query(
       copyFrom(
         'copy data_capture.market_ticks (id, symbol, exchange, price, volume, aggressor, tick_time, source, trade_id) from stdin',
@@ -75,7 +73,7 @@ async function run(url: string, bars: boolean) {
     );
     await new Promise<void>((resolve, reject) => {
       stream.on('finish', resolve).on('error', reject);
-      stream.end(rows.map((r, i) => `${ids[i]}\t${tickLine(r)}`).join(''));
+      stream.end(rows.map((r, i) => `${tickIdAt(ids, i)}\t${tickLine(r)}`).join(''));
     });
     copyMs += performance.now() - t;
     copyCpu += cpuSeconds(pid) - c;

@@ -3,13 +3,12 @@
  * Run: npx tsx bench/partial-bars.bench.ts
  */
 import { partialBars } from '../src/bars/partial.js';
-import type { TickColumns } from '../src/records.js';
+import type { TickColumns, TickIds } from '../src/records.js';
 import { TickColumnsBuilder } from '../src/tick-columns.js';
 
 /** A flush of `n` ticks: `symbols` symbols interleaved, B3-like prices and volumes, or BTC-like fractions. */
-function flush(n: number, symbols: number, fractional: boolean): { ticks: TickColumns; ids: string[] } {
+function flush(n: number, symbols: number, fractional: boolean): { ticks: TickColumns; ids: TickIds } {
   const ticks = new TickColumnsBuilder();
-  const ids: string[] = [];
   const t0 = Date.parse('2026-11-24T13:00:00Z') * 1000;
   for (let k = 0; k < n; k++) {
     ticks.add(
@@ -20,9 +19,8 @@ function flush(n: number, symbols: number, fractional: boolean): { ticks: TickCo
       t0 + k * 3_000,
       String(123_456 + k),
     );
-    ids.push(String(9_000_000_000 + k));
   }
-  return { ticks: ticks.build(), ids };
+  return { ticks: ticks.build(), ids: { starts: [9_000_000_000n], ends: [n] } };
 }
 
 for (const [name, n, symbols, fractional] of [

@@ -109,14 +109,9 @@ export class CopyRowsBuilder {
 }
 
 /**
- * Writes `id` (decimal digits, positive) into the id field of line `i` built with ids, right-aligned
- * over the zeros; the digits of an earlier id there are overwritten (a retried flush reserves new ids).
+ * Writes an id's ID_WIDTH zero-padded digits over the id field of line `i` built with ids; the digits
+ * of an earlier id there are overwritten (a retried flush reserves new ids).
  */
-export function writeId(rows: CopyRows, i: number, id: string): void {
-  const text = rows.text;
-  const start = lineStart(rows, i);
-  const pad = ID_WIDTH - id.length;
-  if (pad < 0) throw new Error(`id ${id} is wider than ${ID_WIDTH} digits`);
-  for (let k = 0; k < pad; k++) text[start + k] = 48;
-  for (let k = 0; k < id.length; k++) text[start + pad + k] = id.charCodeAt(k);
+export function writeId(rows: CopyRows, i: number, digits: Uint8Array): void {
+  rows.text.set(digits, lineStart(rows, i));
 }

@@ -87,4 +87,15 @@ export interface TickColumns {
   largeTradeIds: Map<number, string>;
 }
 
+/**
+ * A flush's tick ids (market_ticks.id) as the blocks the sequence gave (writers/tick-ids.ts): row k
+ * of block b has the id `starts[b] + (k - ends[b - 1])`. No string or number per row; read and
+ * written through `src/tick-id-blocks.ts`.
+ */
+export interface TickIds {
+  starts: bigint[];
+  /** The row after each block's last (ascending; the last is the number of ids). */
+  ends: number[];
+}
+
 export const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;

@@ -19,8 +19,9 @@
  * bars; likewise it takes min(exchange) under the database's collation (a symbol normally has
  * one exchange, so the exchange in the key costs nothing).
  */
-import type { TickColumns } from '../records.js';
+import type { TickColumns, TickIds } from '../records.js';
 import { textAt, tickCount, tradeIdAt, tradeNumberAt } from '../tick-columns.js';
+import { compareTickIds, tickIdAt, tickIdCount } from '../tick-id-blocks.js';
 import { MAX_SCALE } from '../transform/decimal.js';
 
 const US_PER_MINUTE = 60_000_000;
@@ -92,23 +93,12 @@ interface SymbolBars {
 }
 
 /**
- * Bigint decimal text without leading zeros (market_ticks ids, trade numbers, which may be
- * negative) compared as numbers: the sign first, then the longer magnitude is larger, else digits.
- */
-export function compareIds(a: string, b: string): number {
-  const negA = a.charCodeAt(0) === 45;
-  if (negA !== (b.charCodeAt(0) === 45)) return negA ? -1 : 1;
-  const magnitude = a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
-  return negA && magnitude !== 0 ? -magnitude : magnitude;
-}
-
-/**
  * Row i before row j when both have the same tick_time, in the order the bars' open and close are
  * defined by: (tick_time, trade_id nulls last, id). Within a microsecond the exchange's trade
  * numbers decide (the trading order), and the row id (arrival) only between ticks without one,
  * or after the numbered ones.
  */
-function tieBefore(ticks: TickColumns, ids: readonly string[], i: number, j: number): boolean {
+function tieBefore(ticks: TickColumns, ids: TickIds, i: number, j: number): boolean {
   const ai = tradeNumberAt(ticks, i);
   const aj = tradeNumberAt(ticks, j);
   if (ai !== aj) {
@@ -118,16 +108,16 @@ function tieBefore(ticks: TickColumns, ids: readonly string[], i: number, j: num
     if (ai < aj) return true;
     if (ai > aj) return false;
   }
-  return compareIds(ids[i] as string, ids[j] as string) < 0;
+  return compareTickIds(ids, i, j) < 0;
 }
 
 /**
  * The partial 1-minute bars of `ticks` (committed rows only), `ids[i]` being market_ticks.id of
  * row i. Rows come out in the order their (symbol, exchange, minute) first occurs.
  */
-export function partialBars(ticks: TickColumns, ids: readonly string[]): PartialBars {
+export function partialBars(ticks: TickColumns, ids: TickIds): PartialBars {
   const n = tickCount(ticks);
-  if (ids.length !== n) throw new Error(`partialBars: ${n} ticks but ${ids.length} ids`);
+  if (tickIdCount(ids) !== n) throw new Error(`partialBars: ${n} ticks but ${tickIdCount(ids)} ids`);
   const { symbols, exchanges, prices, volumes, timesUs } = ticks;
   const accs: Acc[] = [];
   const bySymbol = new Map<string, SymbolBars>();
@@ -202,10 +192,10 @@ export function partialBars(ticks: TickColumns, ids: readonly string[]): Partial
     out.turnovers.push(turnoverText(a));
     out.tradeCounts.push(a.count);
     out.openTimesUs.push(a.openUs);
-    out.openTickIds.push(ids[a.open] as string);
+    out.openTickIds.push(String(tickIdAt(ids, a.open)));
     out.openTradeIds.push(tradeIdAt(ticks, a.open));
     out.closeTimesUs.push(a.closeUs);
-    out.closeTickIds.push(ids[a.close] as string);
+    out.closeTickIds.push(String(tickIdAt(ids, a.close)));
     out.closeTradeIds.push(tradeIdAt(ticks, a.close));
   }
   return out;

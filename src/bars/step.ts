@@ -3,7 +3,7 @@ import { command, RoundTrip, run } from '../db.js';
 import { classifyError, errorMessage } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { TickColumns } from '../records.js';
+import type { TickColumns, TickIds } from '../records.js';
 import { tickCount } from '../tick-columns.js';
 import { type BarMerge, mergeBars } from './merge.js';
 import { type PartialBars, partialBars } from './partial.js';
@@ -19,18 +19,14 @@ export interface BarStep {
    * error of the bars then fails the transaction, and the sink redoes it isolated. Undefined
    * without ticks.
    */
-  statements(ticks: TickColumns, ids: readonly string[]): BarMerge | undefined;
+  statements(ticks: TickColumns, ids: TickIds): BarMerge | undefined;
   /**
    * The bars on their own round trips under a savepoint: a data error of the bars (an aggregate
    * overflowing its column, say) must not wedge the partition, so it rolls back the bars only, is
    * logged for `tick-ingest bars` and counted, and the ticks and offsets commit. Resolves to the
    * bars inserted or changed per timeframe.
    */
-  isolated(
-    client: pg.ClientBase,
-    ticks: TickColumns,
-    ids: readonly string[],
-  ): Promise<Record<string, number>>;
+  isolated(client: pg.ClientBase, ticks: TickColumns, ids: TickIds): Promise<Record<string, number>>;
 }
 
 /**
@@ -40,7 +36,7 @@ export interface BarStep {
  * tick_ingest_bar_write_duration_seconds times it from the partial bars to the merge's answer.
  */
 export function barStep(timeZone: string, metrics: Metrics, log: Logger): BarStep {
-  const timed = (ticks: TickColumns, ids: readonly string[]) => {
+  const timed = (ticks: TickColumns, ids: TickIds) => {
     if (tickCount(ticks) === 0) return undefined;
     const end = metrics.barWriteDuration.startTimer();
     const partial = partialBars(ticks, ids);

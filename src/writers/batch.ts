@@ -8,8 +8,10 @@ import {
   TABLES,
   type TableName,
   type TickColumns,
+  type TickIds,
 } from '../records.js';
 import { joinTicks } from '../tick-columns.js';
+import { TickIdDigits } from '../tick-id-blocks.js';
 
 /** The messages `indexes` of a Kafka batch, as dead letters name them. */
 export function sourceRefs(origin: SourceBatch, indexes: readonly number[]): SourceRef[] {
@@ -97,13 +99,13 @@ export class TableRows {
     return n;
   }
 
-  /** Writes `ids[k]` into the id field of the k-th row (of the selection, or of all rows). */
-  writeIds(ids: readonly string[], selection?: readonly number[]): void {
-    let k = 0;
-    if (selection) this.eachSelected(selection, (rows, r) => writeId(rows, r, ids[k++] as string));
+  /** Writes the k-th id into the id field of the k-th row (of the selection, or of all rows). */
+  writeIds(ids: TickIds, selection?: readonly number[]): void {
+    const digits = new TickIdDigits(ids);
+    if (selection) this.eachSelected(selection, (rows, r) => writeId(rows, r, digits.next()));
     else
       for (const { rows } of this.parts)
-        for (let r = 0; r < rows.ends.length; r++) writeId(rows, r, ids[k++] as string);
+        for (let r = 0; r < rows.ends.length; r++) writeId(rows, r, digits.next());
   }
 
   /** Calls `fn` with the part and local row of each selected row, in order. */

@@ -5,8 +5,9 @@ import type { BarStep } from '../bars/index.js';
 import { command, RoundTrip, run, withClient } from '../db.js';
 import { classifyError, DeadlineError, errorMessage } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import { type SourceRef, TABLES, type TableName, type TickColumns } from '../records.js';
+import { type SourceRef, TABLES, type TableName, type TickColumns, type TickIds } from '../records.js';
 import { pickTicks } from '../tick-columns.js';
+import { noTickIds, pickTickIds, tickIdCount } from '../tick-id-blocks.js';
 import type { TradeCheck } from '../trades/index.js';
 import { BOOK_COLUMNS, CALLBACK_COLUMNS, TICK_COLUMNS } from '../transform/copy-format.js';
 import type { FlushBatch, TableRows } from './batch.js';
@@ -79,7 +80,7 @@ interface Started {
   /** Row numbers of the ticks to COPY; undefined: all of them. */
   keep: number[] | undefined;
   ticks: TickColumns;
-  ids: string[];
+  ids: TickIds;
   duplicates: number;
   openGaps: number | undefined;
 }
@@ -185,7 +186,7 @@ export class CopySink implements Sink {
     const tickCount = keep?.length ?? tickRows.length;
     const drawn = tickCount > 0 ? second.add(drawIdBlocks(TICK_ID_SEQUENCE, tickCount)) : undefined;
     await second.send(client);
-    const ids = drawn ? await drawTickIds(client, TICK_ID_SEQUENCE, tickCount, drawn()) : [];
+    const ids = drawn ? await drawTickIds(client, TICK_ID_SEQUENCE, tickCount, drawn()) : noTickIds();
     tickRows.writeIds(ids, keep);
     return { keep, ticks, ids, duplicates: decision?.duplicates ?? 0, openGaps: openGaps?.() };
   }
@@ -227,7 +228,7 @@ export class CopySink implements Sink {
   /** Round trip 4: the bars' lock and merge, and the commit. */
   private async commitWithBars(client: pg.ClientBase, start: Started): Promise<Record<string, number>> {
     const last = new RoundTrip();
-    const bars = start.ids.length > 0 ? this.opts.bars?.statements(start.ticks, start.ids) : undefined;
+    const bars = tickIdCount(start.ids) > 0 ? this.opts.bars?.statements(start.ticks, start.ids) : undefined;
     if (bars) last.add(bars.lock);
     const merged = bars ? last.add(bars.merge) : undefined;
     last.add(COMMIT);
@@ -256,18 +257,15 @@ export class CopySink implements Sink {
   private isolatedBars(
     client: pg.ClientBase,
     ticks: TickColumns,
-    ids: readonly string[],
+    ids: TickIds,
     rejected: ReadonlySet<number> | undefined,
   ): Promise<Record<string, number>> {
-    if (!this.opts.bars || ids.length === 0) return Promise.resolve({});
+    const n = tickIdCount(ids);
+    if (!this.opts.bars || n === 0) return Promise.resolve({});
     if (!rejected || rejected.size === 0) return this.opts.bars.isolated(client, ticks, ids);
-    const stored = ids.map((_, i) => i).filter((i) => !rejected.has(i));
+    const stored = Array.from({ length: n }, (_, i) => i).filter((i) => !rejected.has(i));
     if (stored.length === 0) return Promise.resolve({});
-    return this.opts.bars.isolated(
-      client,
-      pickTicks(ticks, stored),
-      stored.map((i) => ids[i] as string),
-    );
+    return this.opts.bars.isolated(client, pickTicks(ticks, stored), pickTickIds(ids, stored));
   }
 
   private async copy(client: pg.PoolClient, table: TableName, pieces: readonly Buffer[]): Promise<void> {

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { run, type Statement, statement } from '../db.js';
+import type { TickIds } from '../records.js';
+import { appendTickIds, noTickIds, tickIdCount } from '../tick-id-blocks.js';
 
 /**
  * Tick ids come from the identity's sequence before the COPY, so the worker knows each stored tick's
@@ -20,10 +22,10 @@ const DRAW_SQL = `select s.seqincrement::text as step, s.seqmax::text as max,
   group by s.seqincrement, s.seqmax`;
 
 /**
- * New ids for up to `n` ticks from `sequence`, ascending, as decimal text. Fewer only when blocks
- * were cut short by the sequence's maximum (`drawTickIds` draws the rest).
+ * New ids for up to `n` ticks from `sequence`, ascending. Fewer only when blocks were cut short by
+ * the sequence's maximum (`drawTickIds` draws the rest).
  */
-export function drawIdBlocks(sequence: string, n: number): Statement<string[]> {
+export function drawIdBlocks(sequence: string, n: number): Statement<TickIds> {
   return statement(DRAW_SQL, [sequence, n], ({ rows }) => {
     const row = rows[0] as { step: string; max: string; starts: string } | undefined;
     if (!row) throw new Error(`drawing ids for ${n} rows from ${sequence} returned no row`);
@@ -36,13 +38,15 @@ export async function drawTickIds(
   client: pg.ClientBase,
   sequence: string,
   n: number,
-  first: string[],
-): Promise<string[]> {
-  let ids = first;
-  while (ids.length < n) {
-    const more = await run(client, drawIdBlocks(sequence, n - ids.length));
-    if (more.length === 0) throw new Error(`${sequence} gave no more ids (at its maximum?)`);
-    ids = ids.concat(more);
+  first: TickIds,
+): Promise<TickIds> {
+  const ids = first;
+  while (tickIdCount(ids) < n) {
+    const more = await run(client, drawIdBlocks(sequence, n - tickIdCount(ids)));
+    if (tickIdCount(more) === 0) throw new Error(`${sequence} gave no more ids (at its maximum?)`);
+    more.starts.forEach((start, b) => {
+      appendTickIds(ids, start, (more.ends[b] as number) - (b === 0 ? 0 : (more.ends[b - 1] as number)));
+    });
   }
   return ids;
 }
@@ -51,16 +55,14 @@ export async function drawTickIds(
  * The ids the values `starts` stand for, ascending, at most `n`: each start and the step - 1 integers
  * after it, not past `max` (a step of 1 or less, or a descending sequence: each start alone).
  */
-export function blockIds(starts: readonly string[], step: bigint, max: bigint, n: number): string[] {
-  const out: string[] = [];
+export function blockIds(starts: readonly string[], step: bigint, max: bigint, n: number): TickIds {
+  const out = noTickIds();
   for (const text of starts) {
-    if (out.length >= n) break;
+    const taken = tickIdCount(out);
+    if (taken >= n) break;
     const start = BigInt(text);
     const room = step > 1n ? (max - start + 1n < step ? max - start + 1n : step) : 1n;
-    const count = Math.min(Number(room), n - out.length);
-    const first = Number(text);
-    if (Number.isSafeInteger(first + count)) for (let k = 0; k < count; k++) out.push(String(first + k));
-    else for (let k = 0; k < count; k++) out.push((start + BigInt(k)).toString());
+    appendTickIds(out, start, Math.min(Number(room), n - taken));
   }
   return out;
 }

@@ -3,8 +3,9 @@
  * hands the bar step, and the reference the bars are held against (a recomputation from
  * market_ticks written differently from the builder's SQL).
  */
-import type { TickColumns } from '../../src/records.js';
+import type { TickColumns, TickIds } from '../../src/records.js';
 import { TickColumnsBuilder } from '../../src/tick-columns.js';
+import { tickIdAt } from '../../src/tick-id-blocks.js';
 import { formatUtcMicros } from '../../src/transform/civil.js';
 import { tickLine } from '../../src/transform/copy-format.js';
 import { fromScaled } from '../../src/transform/decimal.js';
@@ -20,8 +21,8 @@ export const COPY_TICKS_SQL =
 export const drawIds = (n: number) => drawIdBlocks('data_capture.market_ticks_id_seq', n);
 
 /** COPY text of `rows` with their ids, as the sink writes them. */
-export const copyText = (rows: readonly TickRow[], ids: readonly string[]) =>
-  rows.map((r, i) => `${ids[i]}\t${tickLine(r)}`).join('');
+export const copyText = (rows: readonly TickRow[], ids: TickIds) =>
+  rows.map((r, i) => `${tickIdAt(ids, i)}\t${tickLine(r)}`).join('');
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
 export function random(seed: number): () => number {

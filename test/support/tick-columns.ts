@@ -1,5 +1,6 @@
-import type { TickColumns } from '../../src/records.js';
+import type { TickColumns, TickIds } from '../../src/records.js';
 import { TickColumnsBuilder, textAt, tickCount, tradeIdAt } from '../../src/tick-columns.js';
+import { appendTickIds, noTickIds, tickIdAt, tickIdCount } from '../../src/tick-id-blocks.js';
 
 /** Tick values as tests write them: plain arrays, row i of each being row i. */
 export interface PlainTicks {
@@ -48,3 +49,14 @@ export function plainTicks(t: TickColumns): PlainTicks {
     tradeIds: rows.map((i) => tradeIdAt(t, i)),
   };
 }
+
+/** Tick ids as the sink hands them on, from a list (ids that follow one another share a block). */
+export function tickIdsOf(list: readonly (string | bigint)[]): TickIds {
+  const ids = noTickIds();
+  for (const id of list) appendTickIds(ids, BigInt(id), 1);
+  return ids;
+}
+
+/** Every id of the blocks, in row order, as text. */
+export const tickIdList = (ids: TickIds): string[] =>
+  Array.from({ length: tickIdCount(ids) }, (_, k) => String(tickIdAt(ids, k)));

@@ -4,7 +4,7 @@ import { partitionKey, type SourceBatch } from '../../src/records.js';
 import { BatchBuffer, FlushBatch, TableRows } from '../../src/writers/batch.js';
 import { emptyCopyRows } from '../support/copy-rows.js';
 import { sourceBatch } from '../support/source-batch.js';
-import { emptyTicks, type PlainTicks, packTicks, plainTicks } from '../support/tick-columns.js';
+import { emptyTicks, type PlainTicks, packTicks, plainTicks, tickIdsOf } from '../support/tick-columns.js';
 
 /** A Kafka batch of one partition, message k at offset first + k, one line per message. */
 function origin(topic: string, partition: number, first: number, n: number): SourceBatch {
@@ -172,12 +172,12 @@ describe('TableRows', () => {
 
   it('writes ids into the rows (all of them, or the selected ones in order) and hands out the text', () => {
     const t = rows();
-    t.writeIds(['1', '2', '3', '4', '5']);
+    t.writeIds(tickIdsOf(['1', '2', '3', '4', '5']));
     expect(text(t.pieces())).toBe(
       `${id('1')}\ta\n${id('2')}\tbb\n${id('3')}\tc\n${id('4')}\td\n${id('5')}\te\n`,
     );
     // A retry with other ids and a selection overwrites them.
-    t.writeIds(['77', '9000000000000000001'], [1, 4]);
+    t.writeIds(tickIdsOf(['77', '9000000000000000001']), [1, 4]);
     expect(text(t.pieces([1, 4]))).toBe(`${id('77')}\tbb\n9000000000000000001\te\n`);
   });
 
