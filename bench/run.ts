@@ -49,7 +49,7 @@ const NAIVE_SAMPLE = quick ? 5_000 : 20_000;
 /** Book snapshots (10 levels a side) in the book drain: a book costs several ticks to decode. */
 const BOOKS = Math.min(N, quick ? 40_000 : 200_000);
 const BOOK_LEVELS = 10;
-/** Bars-on drains, each between two COPY ceilings (the median is the headline). */
+/** Drains with bars and without, alternating, each between two COPY ceilings (medians are the headlines). */
 const E2E_TAKES = quick ? 1 : 3;
 /**
  * The peer's feed: the first of the same ticks, as Connect's schema + payload JSON (~0.9 kB each on
@@ -928,21 +928,30 @@ async function main() {
     );
     const consume = await kafkaConsumeCeiling(topic, N);
     log(`kafka consume ceiling: ${consume} msgs/s`);
-    const off = await bracketedDrain(lines, () => drainTicks(false));
-    const barsOff = off.drain;
-    log(`e2e (bars off): ${describe(barsOff)}`);
-    log(describeBracket(off));
-    // The bars-on drain E2E_TAKES times, each between two 1-stream ceilings; the median by ratio is
-    // the headline (its CPU figures too).
+    // Bars off and on alternate, E2E_TAKES drains each, every one between two 1-stream ceilings (the
+    // machine's speed drifts within a minute). The median take by ratio is each side's headline (its
+    // CPU figures too); PostgreSQL's bars on / off compares the two sides' medians.
+    const offTakes: Bracketed[] = [];
     const takes: Bracketed[] = [];
     for (let k = 1; k <= E2E_TAKES; k++) {
+      const off = await bracketedDrain(lines, () => drainTicks(false, 1, false, k));
+      offTakes.push(off);
+      log(`e2e (bars off), take ${k}: ${describe(off.drain)}`);
+      log(describeBracket(off));
       const take = await bracketedDrain(lines, () => drainTicks(true, 1, false, k));
       takes.push(take);
       log(`e2e (bars on), take ${k}: ${describe(take.drain)}`);
       log(describeBracket(take));
     }
-    const median = [...takes].sort((a, b) => a.ratio - b.ratio)[Math.floor(E2E_TAKES / 2)] as Bracketed;
+    const offMedian = medianOf(offTakes, (t) => t.ratio);
+    const barsOff = offMedian.drain;
+    const median = medianOf(takes, (t) => t.ratio);
     const barsOn = median.drain;
+    const postgresOn = medianOf(takes, (t) => t.drain.cpu_us_per_row.postgres).drain.cpu_us_per_row.postgres;
+    const postgresOff = medianOf(offTakes, (t) => t.drain.cpu_us_per_row.postgres).drain.cpu_us_per_row
+      .postgres;
+    const overCopyOn = medianOf(takes, (t) => t.postgres_vs_copy_alone).postgres_vs_copy_alone;
+    const overCopyOff = medianOf(offTakes, (t) => t.postgres_vs_copy_alone).postgres_vs_copy_alone;
     // The same drain with smaller fetches (docs/scaling.md): peak RSS against CPU per row.
     const lean = await workerDrain('e2e.bars.lean', { ticks: topic, book: noBook }, N, {
       BARS_ENABLED: 'true',
@@ -1032,13 +1041,8 @@ async function main() {
         bars_on: barsOn,
         // Every take: the drain with the 1-stream ceilings just before and after it.
         bars_on_takes: takes,
-        // The bars-off drain's ceilings (the drain itself is bars_off).
-        bars_off_ceilings: {
-          before_rows_per_s: off.ceiling_before_rows_per_s,
-          after_rows_per_s: off.ceiling_after_rows_per_s,
-          ratio: off.ratio,
-          postgres_vs_copy_alone: off.postgres_vs_copy_alone,
-        },
+        // Every bars-off take likewise (bars_off is the median one).
+        bars_off_takes: offTakes,
         bars_off: barsOff,
         bars_on_lean_fetch: lean,
         ...(profile ? { profiled_bars_on: profile } : {}),
@@ -1069,11 +1073,10 @@ async function main() {
         worker_bars_off_vs_peer_rows_per_s: +(barsOff.rows_per_s / peer.rows_per_s).toFixed(2),
         peer_vs_worker_cpu_per_row: +(cpu(peer).consumer / cpu(barsOn).consumer).toFixed(2),
         two_replicas_vs_one_rows_per_s: +(twoReplicas.rows_per_s / barsOn.rows_per_s).toFixed(2),
-        postgres_bars_on_vs_off_cpu: +(cpu(barsOn).postgres / cpu(barsOff).postgres).toFixed(2),
+        // The median take's PostgreSQL CPU per row with bars over the median without.
+        postgres_bars_on_vs_off_cpu: +(postgresOn / postgresOff).toFixed(2),
         // The same, each drain's PostgreSQL CPU per row taken over COPY alone's around it (the machine drifts).
-        postgres_bars_on_vs_off_cpu_bracketed: +(
-          median.postgres_vs_copy_alone / off.postgres_vs_copy_alone
-        ).toFixed(2),
+        postgres_bars_on_vs_off_cpu_bracketed: +(overCopyOn / overCopyOff).toFixed(2),
         // Per row, the worker's CPU over PostgreSQL's in the same drain: steadier than either on a shared machine.
         worker_vs_postgres_cpu_bars_on: +(cpu(barsOn).consumer / cpu(barsOn).postgres).toFixed(2),
         lean_fetch_vs_default_worker_cpu: +(cpu(lean).consumer / cpu(barsOn).consumer).toFixed(2),
@@ -1127,6 +1130,11 @@ async function bracketedDrain(lines: string[], drain: () => Promise<DrainReport>
     ).toFixed(3),
     drain: r,
   };
+}
+
+/** The middle item by `key` (the upper middle of an even count). */
+function medianOf<T>(items: readonly T[], key: (t: T) => number): T {
+  return [...items].sort((a, b) => key(a) - key(b))[Math.floor(items.length / 2)] as T;
 }
 
 const describeBracket = (b: Bracketed) =>
