@@ -112,8 +112,8 @@ function tieBefore(ticks: TickColumns, ids: TickIds, i: number, j: number): bool
 }
 
 /**
- * The partial 1-minute bars of `ticks` (committed rows only), `ids[i]` being market_ticks.id of
- * row i. Rows come out in the order their (symbol, exchange, minute) first occurs.
+ * The partial 1-minute bars of `ticks` (committed rows only), `ids` their market_ticks ids, row
+ * by row. Rows come out in the order their (symbol, exchange, minute) first occurs.
  */
 export function partialBars(ticks: TickColumns, ids: TickIds): PartialBars {
   const n = tickCount(ticks);

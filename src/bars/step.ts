@@ -11,7 +11,8 @@ import { usToIso } from './write-bars.js';
 
 /**
  * The flush's bar step, run inside its transaction after the COPY: `ticks` are the rows the
- * database accepted (rejected ones left out), `ids[i]` the market_ticks.id the sink gave row i.
+ * database accepted (rejected ones left out), `ids` the market_ticks ids the sink gave them, row by
+ * row.
  */
 export interface BarStep {
   /**
