@@ -10,6 +10,9 @@ export const noTickIds = (): TickIds => ({ starts: [], ends: [] });
 /** Ids in the blocks. */
 export const tickIdCount = (ids: TickIds): number => ids.ends[ids.ends.length - 1] ?? 0;
 
+/** The first row of block b. */
+const firstRowOf = (ids: TickIds, b: number): number => (b === 0 ? 0 : (ids.ends[b - 1] as number));
+
 /** Index of the block holding row k. */
 function blockOf(ids: TickIds, k: number): number {
   let lo = 0;
@@ -25,8 +28,7 @@ function blockOf(ids: TickIds, k: number): number {
 /** The id of row k. */
 export function tickIdAt(ids: TickIds, k: number): bigint {
   const b = blockOf(ids, k);
-  const first = b === 0 ? 0 : (ids.ends[b - 1] as number);
-  return (ids.starts[b] as bigint) + BigInt(k - first);
+  return (ids.starts[b] as bigint) + BigInt(k - firstRowOf(ids, b));
 }
 
 /** The sign of id(i) - id(j). */
@@ -42,14 +44,20 @@ export function appendTickIds(ids: TickIds, start: bigint, count: number): void 
   const last = ids.starts.length - 1;
   const total = tickIdCount(ids);
   if (last >= 0) {
-    const lastFirst = last === 0 ? 0 : (ids.ends[last - 1] as number);
-    if ((ids.starts[last] as bigint) + BigInt(total - lastFirst) === start) {
+    if ((ids.starts[last] as bigint) + BigInt(total - firstRowOf(ids, last)) === start) {
       ids.ends[last] = total + count;
       return;
     }
   }
   ids.starts.push(start);
   ids.ends.push(total + count);
+}
+
+/** Appends every id of `more`, in order. */
+export function appendTickIdBlocks(ids: TickIds, more: TickIds): void {
+  more.starts.forEach((start, b) => {
+    appendTickIds(ids, start, (more.ends[b] as number) - firstRowOf(more, b));
+  });
 }
 
 /** The ids of rows `rows`, in that order. */

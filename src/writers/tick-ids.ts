@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { run, type Statement, statement } from '../db.js';
 import type { TickIds } from '../records.js';
-import { appendTickIds, noTickIds, tickIdCount } from '../tick-id-blocks.js';
+import { appendTickIdBlocks, appendTickIds, noTickIds, tickIdCount } from '../tick-id-blocks.js';
 
 /**
  * Tick ids come from the identity's sequence before the COPY, so the worker knows each stored tick's
@@ -44,9 +44,7 @@ export async function drawTickIds(
   while (tickIdCount(ids) < n) {
     const more = await run(client, drawIdBlocks(sequence, n - tickIdCount(ids)));
     if (tickIdCount(more) === 0) throw new Error(`${sequence} gave no more ids (at its maximum?)`);
-    more.starts.forEach((start, b) => {
-      appendTickIds(ids, start, (more.ends[b] as number) - (b === 0 ? 0 : (more.ends[b - 1] as number)));
-    });
+    appendTickIdBlocks(ids, more);
   }
   return ids;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ID_WIDTH } from '../../src/copy-rows.js';
 import {
+  appendTickIdBlocks,
   appendTickIds,
   compareTickIds,
   noTickIds,
@@ -64,6 +65,12 @@ describe('tick ids in blocks', () => {
     const d = new TickIdDigits(blocks([1n, 1]));
     d.next();
     expect(() => d.next()).toThrow(RangeError);
+  });
+
+  it('appends the blocks of another draw, joining one that continues the last', () => {
+    const ids = blocks([1n, 30]);
+    appendTickIdBlocks(ids, blocks([31n, 2], [65n, 3]));
+    expect(ids).toEqual({ starts: [1n, 65n], ends: [32, 35] });
   });
 
   it('compares and picks rows by their ids', () => {
